@@ -1,0 +1,1 @@
+//! Tokens. See ARCHITECTURE.md.

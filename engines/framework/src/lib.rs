@@ -1,0 +1,1 @@
+//! Path framework. See ARCHITECTURE.md.

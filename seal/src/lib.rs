@@ -1,0 +1,1 @@
+//! Barrier and seals. See ARCHITECTURE.md.

@@ -1,0 +1,1 @@
+//! Test harness: start real tresor processes on loopback.
