@@ -1,1 +1,24 @@
-fn main() {}
+//! `tresor`: the server and its command-line client, answering to the same commands and flags
+//! as `vault` (and `bao`), so scripts and the Helm chart work unchanged.
+
+mod cli;
+mod config;
+mod flags;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    // rustls is built without a default provider; every client and listener uses ring.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let code = match args.first().map(String::as_str) {
+        Some("server") => server_main(&args[1..]),
+        _ => cli::run(&args),
+    };
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+fn server_main(_args: &[String]) -> i32 {
+    eprintln!("server: not yet wired");
+    1
+}

@@ -1,0 +1,1 @@
+//! Go-style command-line flags (`-name=value`, `-name value`, `--name`).
