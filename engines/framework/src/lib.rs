@@ -1,1 +1,24 @@
-//! Path framework. See ARCHITECTURE.md.
+//! The request framework shared by `sys/`, secrets engines and auth methods.
+//!
+//! **API boundary.** A backend declares its paths as data ([`Path`]): a pattern with named
+//! captures, one typed input struct per operation, and help text. The framework matches the
+//! path, merges captures over the request body, deserialises the typed input with Vault's
+//! loose typing ([`loose`]), calls the handler and hands a [`Reply`] back to the server, which
+//! alone knows HTTP and builds the envelope.
+//!
+//! **Architecture invariant:** nothing here knows axum, status lines or headers; handlers
+//! never see raw JSON or the envelope, and fail in one way: `return Err(Error)`.
+
+mod error;
+pub mod limits;
+pub mod loose;
+mod path;
+mod reply;
+mod request;
+mod view;
+
+pub use error::{Error, ErrorKind};
+pub use path::{Captures, Input, Path, PathTable};
+pub use reply::{LeaseInfo, Reply, Secret};
+pub use request::{Operation, Request};
+pub use view::StorageView;

@@ -1,0 +1,8 @@
+//! Limits enforced at the edge, units last. Each has a test one past it (see the server tests).
+
+/// Vault's default `max_request_size`: larger bodies are refused with 413.
+pub const REQUEST_BODY_BYTES_MAX: usize = 32 * 1024 * 1024;
+/// Longest request path accepted, in bytes.
+pub const REQUEST_PATH_BYTES_MAX: usize = 4096;
+/// Most path segments a pattern may capture; patterns are short by construction.
+pub const PATTERN_SEGMENTS_MAX: usize = 16;

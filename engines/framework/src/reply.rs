@@ -1,0 +1,65 @@
+use crate::Error;
+use serde::Serialize;
+use serde_json::Value;
+
+/// A successful answer. The server turns it into HTTP (status, envelope, headers).
+#[derive(Debug)]
+pub enum Reply {
+    /// 204 with no body (ENV-06).
+    NoContent,
+    /// The standard envelope (ENV-01..04).
+    Secret(Secret),
+    /// A bare JSON object with its own status, no envelope (ENV-10: `sys/init`,
+    /// `sys/seal-status`, `sys/health`, ...).
+    Raw { status: u16, body: Value },
+}
+
+/// The parts of the envelope a handler controls.
+#[derive(Debug, Default)]
+pub struct Secret {
+    pub data: Option<Value>,
+    pub warnings: Vec<String>,
+    pub lease: Option<LeaseInfo>,
+    pub auth: Option<Value>,
+    /// 200 normally; 404 when a handler answers "not found, but here is metadata" (ERR-03).
+    pub status: u16,
+    /// Copy the keys of `data` to the top level of the envelope (ENV-09).
+    pub inject_top_level: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct LeaseInfo {
+    pub lease_id: String,
+    pub renewable: bool,
+    pub lease_duration_seconds: u64,
+}
+
+impl Reply {
+    /// An envelope whose `data` is the serialised value.
+    pub fn data(value: impl Serialize) -> Result<Reply, Error> {
+        let data = serde_json::to_value(value).map_err(|error| Error::internal(format!("serialising reply: {error}")))?;
+        Ok(Reply::Secret(Secret { data: Some(data), status: 200, ..Secret::default() }))
+    }
+
+    /// A bare JSON body (no envelope) with the given status.
+    pub fn raw(status: u16, value: impl Serialize) -> Result<Reply, Error> {
+        let body = serde_json::to_value(value).map_err(|error| Error::internal(format!("serialising reply: {error}")))?;
+        Ok(Reply::Raw { status, body })
+    }
+
+    /// Adds a warning to an envelope reply; other replies have nowhere to carry it.
+    pub fn with_warning(mut self, warning: impl Into<String>) -> Reply {
+        if let Reply::Secret(secret) = &mut self {
+            secret.warnings.push(warning.into());
+        }
+        self
+    }
+
+    /// Marks an envelope reply for top-level injection of its data keys (ENV-09).
+    pub fn injected(mut self) -> Reply {
+        if let Reply::Secret(secret) = &mut self {
+            secret.inject_top_level = true;
+        }
+        self
+    }
+}
