@@ -3,7 +3,13 @@
 
 mod cli;
 mod config;
+mod core;
 mod flags;
+mod http;
+mod listener;
+mod router;
+mod server;
+mod sys;
 
 use std::process::ExitCode;
 
@@ -12,13 +18,8 @@ fn main() -> ExitCode {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let code = match args.first().map(String::as_str) {
-        Some("server") => server_main(&args[1..]),
+        Some("server") => server::run(&args[1..]),
         _ => cli::run(&args),
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))
-}
-
-fn server_main(_args: &[String]) -> i32 {
-    eprintln!("server: not yet wired");
-    1
 }

@@ -8,10 +8,19 @@
 //! physical entries the seal itself keeps outside the barrier, which are encrypted by the seal).
 
 mod error;
+pub mod limits;
+mod log_store;
 mod memory;
+mod network;
+mod raft;
+mod state_machine;
+#[cfg(test)]
+mod suite_tests;
+mod types;
 
 pub use error::StorageError;
 pub use memory::MemoryStorage;
+pub use raft::{DurabilityStats, RaftConfig, RaftStatus, RaftStorage};
 
 use async_trait::async_trait;
 

@@ -18,7 +18,9 @@ impl MemoryStorage {
 
     fn entries(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Vec<u8>>> {
         // A poisoned lock means a test panicked mid-write; the map itself is still consistent.
-        self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -38,7 +40,10 @@ impl Storage for MemoryStorage {
     async fn list(&self, prefix: &str) -> Result<Vec<String>, StorageError> {
         let entries = self.entries();
         let keys = entries.range(prefix.to_string()..).map(|(k, _)| k.as_str());
-        Ok(list_one_level(prefix, keys.take_while(|k| k.starts_with(prefix))))
+        Ok(list_one_level(
+            prefix,
+            keys.take_while(|k| k.starts_with(prefix)),
+        ))
     }
     async fn batch(&self, operations: Vec<Operation>) -> Result<(), StorageError> {
         let mut entries = self.entries();

@@ -22,3 +22,12 @@ pub use path::{Captures, Input, Path, PathTable};
 pub use reply::{LeaseInfo, Reply, Secret};
 pub use request::{Operation, Request};
 pub use view::StorageView;
+
+/// A mounted backend as the router sees it: a secrets engine or an auth method behind its
+/// mount path. `request.path` is relative to the mount.
+#[async_trait::async_trait]
+pub trait Backend: Send + Sync + 'static {
+    async fn handle_request(&self, request: Request) -> Result<Reply, Error>;
+    /// Help text for `?help=1`.
+    fn help(&self, path: &str) -> Option<&'static str>;
+}

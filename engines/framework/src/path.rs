@@ -241,10 +241,10 @@ impl<B: Send + Sync + 'static> PathTable<B> {
     /// Runs the request through its path's handler.
     pub async fn handle(&self, backend: Arc<B>, request: Request) -> Result<Reply, Error> {
         let Some((path, captures)) = self.route(&request.path) else {
-            return Err(Error::new(ErrorKind::UnsupportedPath, "unsupported path"));
+            return Err(Error::new(ErrorKind::UnsupportedPath, "1 error occurred:\n\t* unsupported path\n\n"));
         };
         let Some(handler) = path.handler(request.operation) else {
-            return Err(Error::unsupported_operation());
+            return Err(Error::new(ErrorKind::UnsupportedOperation, "1 error occurred:\n\t* unsupported operation\n\n"));
         };
         handler(backend, request, captures).await
     }

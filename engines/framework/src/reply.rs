@@ -1,6 +1,7 @@
 use crate::Error;
 use serde::Serialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// A successful answer. The server turns it into HTTP (status, envelope, headers).
 #[derive(Debug)]
@@ -10,8 +11,9 @@ pub enum Reply {
     /// The standard envelope (ENV-01..04).
     Secret(Secret),
     /// A bare JSON object with its own status, no envelope (ENV-10: `sys/init`,
-    /// `sys/seal-status`, `sys/health`, ...).
-    Raw { status: u16, body: Value },
+    /// `sys/seal-status`, `sys/health`, ...). Kept serialised so the field order of the
+    /// response struct reaches the wire (the reference server's order).
+    Raw { status: u16, body: Box<RawValue> },
 }
 
 /// The parts of the envelope a handler controls.
@@ -43,7 +45,7 @@ impl Reply {
 
     /// A bare JSON body (no envelope) with the given status.
     pub fn raw(status: u16, value: impl Serialize) -> Result<Reply, Error> {
-        let body = serde_json::to_value(value).map_err(|error| Error::internal(format!("serialising reply: {error}")))?;
+        let body = serde_json::value::to_raw_value(&value).map_err(|error| Error::internal(format!("serialising reply: {error}")))?;
         Ok(Reply::Raw { status, body })
     }
 

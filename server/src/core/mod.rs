@@ -1,0 +1,130 @@
+//! The core: the one place that holds the physical store, the barrier, the seal and the
+//! token store, and moves the node between uninitialised, sealed and unsealed.
+//!
+//! Invariant: the barrier is unsealed only between a successful unseal and the next seal;
+//! every authenticated request checks that first (503 `Vault is sealed` otherwise).
+
+mod lifecycle;
+mod version;
+
+pub use lifecycle::{InitOutcome, InitRequest, RekeyStatus, seal_error};
+pub use version::{BUILD_DATE, VERSION};
+
+use std::sync::{Arc, RwLock};
+use time::OffsetDateTime;
+use tresor_auth::TokenStore;
+use tresor_framework::{Error, PathTable, StorageView};
+use tresor_seal::{Barrier, Seal, UnsealProgress};
+use tresor_storage::{RaftStorage, Storage};
+
+/// Physical keys the seal keeps outside the barrier (Vault's names).
+pub const SEAL_CONFIG_PATH: &str = "core/seal-config";
+pub const BARRIER_UNSEAL_KEYS_PATH: &str = "core/hsm/barrier-unseal-keys";
+/// Barrier keys of the core.
+pub const CLUSTER_INFO_PATH: &str = "core/cluster/local/info";
+pub const TOKEN_STORE_PREFIX: &str = "sys/token/";
+
+/// Settings the core needs from the server configuration.
+#[derive(Debug, Clone)]
+pub struct CoreSettings {
+    pub api_addr: String,
+    pub cluster_addr: String,
+    pub cluster_name: Option<String>,
+    pub default_lease_ttl_seconds: u64,
+    pub max_lease_ttl_seconds: u64,
+    pub storage_type: &'static str,
+}
+
+/// Name and id of the cluster, chosen at init and kept behind the barrier.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct ClusterInfo {
+    pub name: String,
+    pub id: String,
+}
+
+pub struct Core {
+    pub settings: CoreSettings,
+    raft: Arc<RaftStorage>,
+    physical: Arc<dyn Storage>,
+    barrier: Arc<Barrier>,
+    seal: Arc<dyn Seal>,
+    tokens: TokenStore,
+    unseal_progress: tokio::sync::Mutex<UnsealProgress>,
+    rekey: tokio::sync::Mutex<Option<lifecycle::RekeyOperation>>,
+    /// Serialises init, unseal, seal and rekey completion.
+    lifecycle: tokio::sync::Mutex<()>,
+    unsealed: RwLock<Option<UnsealedState>>,
+    sys_paths: PathTable<Core>,
+}
+
+/// What exists only while unsealed.
+#[derive(Debug, Clone)]
+struct UnsealedState {
+    cluster: ClusterInfo,
+    active_since: OffsetDateTime,
+}
+
+impl Core {
+    pub fn new(settings: CoreSettings, raft: Arc<RaftStorage>, seal: Arc<dyn Seal>) -> Arc<Core> {
+        let physical: Arc<dyn Storage> = raft.clone();
+        let barrier = Arc::new(Barrier::new(physical.clone()));
+        let tokens = TokenStore::new(StorageView::new(barrier.clone(), TOKEN_STORE_PREFIX));
+        Arc::new(Core {
+            settings,
+            raft,
+            physical,
+            barrier,
+            seal,
+            tokens,
+            unseal_progress: tokio::sync::Mutex::new(UnsealProgress::new()),
+            rekey: tokio::sync::Mutex::new(None),
+            lifecycle: tokio::sync::Mutex::new(()),
+            unsealed: RwLock::new(None),
+            sys_paths: crate::sys::path_table(),
+        })
+    }
+
+    pub fn sys_paths(&self) -> &PathTable<Core> {
+        &self.sys_paths
+    }
+
+    pub fn raft(&self) -> &RaftStorage {
+        &self.raft
+    }
+
+    pub fn seal_kind(&self) -> &dyn Seal {
+        self.seal.as_ref()
+    }
+
+    pub fn tokens(&self) -> &TokenStore {
+        &self.tokens
+    }
+
+    pub fn barrier(&self) -> &Barrier {
+        &self.barrier
+    }
+
+    pub fn is_sealed(&self) -> bool {
+        self.unsealed_state().is_none()
+    }
+
+    fn unsealed_state(&self) -> Option<UnsealedState> {
+        self.unsealed.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
+    pub fn cluster_info(&self) -> Option<ClusterInfo> {
+        self.unsealed_state().map(|state| state.cluster)
+    }
+
+    pub fn active_since(&self) -> Option<OffsetDateTime> {
+        self.unsealed_state().map(|state| state.active_since)
+    }
+
+    /// 503 `Vault is sealed` unless unsealed.
+    pub fn require_unsealed(&self) -> Result<(), Error> {
+        match self.is_sealed() {
+            true => Err(Error::sealed()),
+            false => Ok(()),
+        }
+    }
+}

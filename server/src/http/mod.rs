@@ -1,0 +1,39 @@
+//! The HTTP edge: the only module that knows HTTP. It turns a request into a framework
+//! [`Request`] (method, path, query, body, token), hands it to the router, and turns the
+//! [`Reply`] or [`Error`] into Vault's exact response (vault-core-api.md §0, §1).
+
+mod request;
+mod response;
+
+use crate::core::Core;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::Request as HttpRequest;
+use axum::response::Response;
+use std::sync::Arc;
+
+/// The whole API as one axum service: every path goes through [`handle`].
+pub fn app(core: Arc<Core>) -> Router {
+    Router::new().fallback(handle).with_state(core)
+}
+
+async fn handle(State(core): State<Arc<Core>>, http_request: HttpRequest<Body>) -> Response {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let parsed = match request::parse(http_request, &request_id).await {
+        Ok(parsed) => parsed,
+        Err(early) => return early.into_response(&request_id),
+    };
+    let head_only = parsed.head_only;
+    let routed = parsed.routed;
+    // A panic in a handler must cost one request a 500, not the connection or the process.
+    let outcome = tokio::spawn(async move { core.handle_request(routed).await }).await;
+    let result = match outcome {
+        Ok(result) => result,
+        Err(join_error) => {
+            tracing::error!(request_id = %request_id, panicked = join_error.is_panic(), "request handler failed");
+            Err(tresor_framework::Error::internal("request handler panicked"))
+        }
+    };
+    response::build(result, &request_id, head_only)
+}

@@ -1,0 +1,64 @@
+//! Every bound of the storage crate, named once. Units come last in each name.
+
+/// The largest client write (one raft entry: every key and value of a put or batch, plus a
+/// small per-operation allowance). Larger writes are refused before they reach raft.
+pub const ENTRY_BYTES_MAX: usize = 1024 * 1024;
+
+/// Per-operation allowance counted against [`ENTRY_BYTES_MAX`] for framing and encoding.
+pub const OPERATION_OVERHEAD_BYTES: usize = 32;
+
+/// The most operations in one atomic batch.
+pub const BATCH_OPERATIONS_MAX: usize = 4096;
+
+/// The largest encoded record in the raft log file. Anything bigger on disk is corruption,
+/// because the writer refuses to produce it.
+pub const LOG_RECORD_BYTES_MAX: usize = ENTRY_BYTES_MAX + 64 * 1024;
+
+/// Depth of the queue of appends waiting for the sync thread. A full queue makes `append`
+/// wait, which pushes back on raft and, through it, on clients.
+pub const WRITE_QUEUE_DEPTH_MAX: usize = 1024;
+
+/// The most queued appends one fdatasync acknowledges (one group commit).
+pub const GROUP_COMMIT_REQUESTS_MAX: usize = 1024;
+
+/// Superseded records (purged or truncated entries, old votes and commit marks) in the log
+/// file before a purge rewrites it.
+pub const LOG_GARBAGE_RECORDS_MAX: u64 = 4096;
+
+/// How long `initialize_single_node` waits for this node to lead and apply its first entry.
+pub const INITIALIZE_WAIT_MS: u64 = 10_000;
+
+/// How long one client write may wait for commit and apply before it reports `Unavailable`.
+pub const CLIENT_WRITE_TIMEOUT_MS: u64 = 30_000;
+
+/// How long `open` retries taking the directory locks that a just-closed store in this
+/// process may still hold (sled and the log file release them when their last handle drops).
+pub const OPEN_LOCK_WAIT_MS: u64 = 5_000;
+
+/// sled's page cache for the state machine.
+pub const SLED_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// sled's background flush interval. sled's flush is not an fsync (see `state_machine`), so
+/// this only bounds how much the raft log replays after a crash.
+pub const SLED_FLUSH_EVERY_MS: u64 = 500;
+
+/// openraft timings, loose enough for a loaded 2-core machine.
+pub const RAFT_HEARTBEAT_MS: u64 = 100;
+pub const RAFT_ELECTION_TIMEOUT_MIN_MS: u64 = 500;
+pub const RAFT_ELECTION_TIMEOUT_MAX_MS: u64 = 2000;
+pub const RAFT_INSTALL_SNAPSHOT_TIMEOUT_MS: u64 = 2000;
+pub const RAFT_PAYLOAD_ENTRIES_MAX: u64 = 300;
+pub const RAFT_SNAPSHOT_CHUNK_BYTES: u64 = 3 * 1024 * 1024;
+/// A snapshot is built after this many applied entries since the last one.
+pub const RAFT_SNAPSHOT_LOGS_SINCE_LAST: u64 = 10_000;
+/// Entries already in a snapshot that stay in the log for lagging followers.
+pub const RAFT_LOGS_KEPT_AFTER_SNAPSHOT: u64 = 1000;
+pub const RAFT_REPLICATION_LAG_THRESHOLD: u64 = 20_000;
+pub const RAFT_PURGE_BATCH_ENTRIES: u64 = 1;
+
+const _: () = assert!(LOG_RECORD_BYTES_MAX > ENTRY_BYTES_MAX);
+const _: () = assert!(LOG_RECORD_BYTES_MAX < u32::MAX as usize);
+const _: () = assert!(RAFT_ELECTION_TIMEOUT_MIN_MS > 2 * RAFT_HEARTBEAT_MS);
+const _: () = assert!(RAFT_ELECTION_TIMEOUT_MAX_MS > RAFT_ELECTION_TIMEOUT_MIN_MS);
+const _: () = assert!(RAFT_REPLICATION_LAG_THRESHOLD > RAFT_SNAPSHOT_LOGS_SINCE_LAST);
+const _: () = assert!(GROUP_COMMIT_REQUESTS_MAX > 0 && WRITE_QUEUE_DEPTH_MAX > 0);
