@@ -27,20 +27,26 @@ fn barrier(c: &mut Criterion) {
         let plaintext = vec![0x5a_u8; size];
         let sealed = barrier.encrypt_value(PATH, &plaintext).expect("encrypts");
         group.throughput(Throughput::Bytes(size as u64));
-        group.bench_with_input(BenchmarkId::new("encrypt", size), &plaintext, |b, plaintext| {
-            b.iter(|| barrier.encrypt_value(black_box(PATH), black_box(plaintext)))
-        });
+        group.bench_with_input(
+            BenchmarkId::new("encrypt", size),
+            &plaintext,
+            |b, plaintext| b.iter(|| barrier.encrypt_value(black_box(PATH), black_box(plaintext))),
+        );
         group.bench_with_input(BenchmarkId::new("decrypt", size), &sealed, |b, sealed| {
             b.iter(|| barrier.decrypt_value(black_box(PATH), black_box(sealed)))
         });
-        group.bench_with_input(BenchmarkId::new("put_get", size), &plaintext, |b, plaintext| {
-            b.iter(|| {
-                runtime.block_on(async {
-                    barrier.put(PATH, plaintext.clone()).await.expect("put");
-                    black_box(barrier.get(PATH).await.expect("get"))
+        group.bench_with_input(
+            BenchmarkId::new("put_get", size),
+            &plaintext,
+            |b, plaintext| {
+                b.iter(|| {
+                    runtime.block_on(async {
+                        barrier.put(PATH, plaintext.clone()).await.expect("put");
+                        black_box(barrier.get(PATH).await.expect("get"))
+                    })
                 })
-            })
-        });
+            },
+        );
     }
     group.finish();
 }

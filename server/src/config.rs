@@ -5,7 +5,7 @@
 //! accumulate), applies defaults and the `VAULT_*` environment overrides Vault applies
 //! (`vault-core-api.md` CFG-01..06), and turns unknown keys into warnings, never errors.
 
-#![allow(dead_code)] // The client API is a base for later commands (kv, token, policy, …).
+#![allow(dead_code)] // Part of this API is for the server and the commands still to come.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -555,7 +555,13 @@ impl Builder {
         let root = if is_json {
             serde_json::from_str::<Value>(text).map_err(|e| parse_error(e.to_string()))?
         } else {
-            let body = hcl::parse(text).map_err(|e| parse_error(e.to_string()))?;
+            // HCL v1 (Vault's parser) accepts several attributes on one line inside braces;
+            // HCL 2 does not, so a failed parse is retried with braces and attributes split.
+            let body = match hcl::parse(text) {
+                Ok(body) => body,
+                Err(error) => hcl::parse(&split_hcl1_lines(text))
+                    .map_err(|_| parse_error(error.to_string()))?,
+            };
             hcl_body_to_json(&body).map_err(parse_error)?
         };
         let Value::Object(root) = root else {
@@ -700,6 +706,91 @@ fn hcl_body_to_json(body: &hcl::Body) -> Result<Value, String> {
         }
     }
     Ok(Value::Object(out))
+}
+
+/// Rewrites HCL v1's one-line forms (`listener "tcp" { a = 1 b = "x" }`) into HCL 2's: a
+/// newline after `{`, before `}`, and before an attribute that follows a value on the same line.
+/// Text inside strings and comments is left alone.
+fn split_hcl1_lines(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut in_string = false;
+    let mut in_comment = false;
+    let mut index = 0;
+    while index < chars.len() {
+        let c = chars[index];
+        if in_comment {
+            out.push(c);
+            in_comment = c != '\n';
+            index += 1;
+            continue;
+        }
+        if in_string {
+            out.push(c);
+            if c == '\\' && index + 1 < chars.len() {
+                out.push(chars[index + 1]);
+                index += 2;
+                continue;
+            }
+            in_string = c != '"';
+            index += 1;
+            continue;
+        }
+        match c {
+            '"' => {
+                in_string = true;
+                out.push(c);
+            }
+            '#' => {
+                in_comment = true;
+                out.push(c);
+            }
+            '/' if chars.get(index + 1) == Some(&'/') => {
+                in_comment = true;
+                out.push(c);
+            }
+            '{' => out.push_str("{\n"),
+            '}' => out.push_str("\n}"),
+            ' ' | '\t' => {
+                let previous = out.trim_end_matches([' ', '\t']).chars().last();
+                let value_ended = matches!(previous, Some('"' | ']' | '}' | '0'..='9' | 'e'));
+                if value_ended && starts_attribute(&chars[index..]) {
+                    out.push('\n');
+                } else {
+                    out.push(c);
+                }
+            }
+            other => out.push(other),
+        }
+        index += 1;
+    }
+    out
+}
+
+/// Whether `rest` (after some whitespace) starts an attribute (`identifier =`) or a block
+/// (`identifier {`, `identifier "label"`).
+fn starts_attribute(rest: &[char]) -> bool {
+    let mut index = 0;
+    while index < rest.len() && (rest[index] == ' ' || rest[index] == '\t') {
+        index += 1;
+    }
+    let start = index;
+    while index < rest.len()
+        && (rest[index].is_ascii_alphanumeric() || rest[index] == '_' || rest[index] == '-')
+    {
+        index += 1;
+    }
+    if index == start || !rest[start].is_ascii_alphabetic() && rest[start] != '_' {
+        return false;
+    }
+    while index < rest.len() && (rest[index] == ' ' || rest[index] == '\t') {
+        index += 1;
+    }
+    match rest.get(index) {
+        Some('=') => rest.get(index + 1) != Some(&'='),
+        Some('{' | '"') => true,
+        _ => false,
+    }
 }
 
 /// Every body under a block key: `{…}`, `[{…}, …]`.
@@ -1277,6 +1368,26 @@ mod tests {
         assert_eq!(config.seal, SealConfig::Shamir);
         assert_eq!(config.default_lease_ttl_seconds, LEASE_TTL_DEFAULT_SECONDS);
         assert_eq!(config.max_lease_ttl_seconds, LEASE_TTL_DEFAULT_SECONDS);
+        assert!(config.warnings.is_empty(), "{:?}", config.warnings);
+    }
+
+    #[test]
+    fn hcl1_one_line_blocks_parse() {
+        // The brief's (and HCL v1's) one-line spelling of the vault-helm config.
+        let config = check(
+            "ui = true\nlistener \"tcp\" { tls_disable = 1 address = \"[::]:8200\" cluster_address = \"[::]:8201\" }\n\
+             storage \"raft\" { path = \"/vault/data\" retry_join { leader_api_addr = \"http://vault-0.vault-internal:8200\" } }\n\
+             service_registration \"kubernetes\" {}\n",
+        );
+        assert!(config.listeners[0].tls_disable);
+        assert_eq!(config.listeners[0].address, "[::]:8200");
+        assert_eq!(config.listeners[0].cluster_address, "[::]:8201");
+        let Some(StorageConfig::Raft(raft)) = &config.storage else {
+            panic!("raft expected")
+        };
+        assert_eq!(raft.path, PathBuf::from("/vault/data"));
+        assert_eq!(raft.retry_join.len(), 1);
+        assert!(config.service_registration.is_some());
         assert!(config.warnings.is_empty(), "{:?}", config.warnings);
     }
 

@@ -6,7 +6,7 @@
 //! is positional. A flag that is not declared is an error (`flag provided but not defined: -x`),
 //! which callers print and answer with exit code 1, as `vault` does.
 
-#![allow(dead_code)] // The client API is a base for later commands (kv, token, policy, …).
+#![allow(dead_code)] // Part of this API is for the server and the commands still to come.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;

@@ -106,8 +106,6 @@ async fn serve(server_config: ServerConfig, dev: Option<DevOptions>) -> Result<(
         api_addr,
         cluster_addr,
         cluster_name: server_config.cluster_name.clone(),
-        default_lease_ttl_seconds: server_config.default_lease_ttl_seconds,
-        max_lease_ttl_seconds: server_config.max_lease_ttl_seconds,
         storage_type: "raft",
     };
     let core = Core::new(settings, raft.clone(), Arc::new(ShamirSeal));

@@ -454,7 +454,11 @@ mod tests {
             value: b"v".to_vec(),
         }];
         sm.apply(vec![entry(1, operations)]).await.expect("apply");
-        sm.get_snapshot_builder().await.build_snapshot().await.expect("build")
+        sm.get_snapshot_builder()
+            .await
+            .build_snapshot()
+            .await
+            .expect("build")
     }
 
     /// Goal: a snapshot whose data fails its checksum is refused on install and on open,
@@ -479,7 +483,10 @@ mod tests {
         file[last] ^= 1;
         std::fs::write(&path, file).expect("write");
         let reopened = StateMachineStore::open(&dir.path().join("a"));
-        assert!(matches!(reopened, Err(StorageError::Corrupt(_))), "corrupt snapshot file opened");
+        assert!(
+            matches!(reopened, Err(StorageError::Corrupt(_))),
+            "corrupt snapshot file opened"
+        );
     }
 
     /// Goal: a state machine whose sled is behind the snapshot file catches up on open.

@@ -20,7 +20,7 @@ mod view;
 pub use error::{Error, ErrorKind};
 pub use path::{Captures, Input, Path, PathTable};
 pub use reply::{LeaseInfo, Reply, Secret};
-pub use request::{Operation, Request};
+pub use request::{MountContext, Operation, Request};
 pub use view::StorageView;
 
 /// A mounted backend as the router sees it: a secrets engine or an auth method behind its

@@ -40,6 +40,21 @@ pub struct Request {
     /// The client token, if any was sent. Never logged.
     pub client_token: Option<String>,
     pub request_id: String,
+    /// The mount that serves the request; filled in by the router.
+    pub mount: MountContext,
+}
+
+/// What a backend may know about its own mount.
+#[derive(Debug, Clone, Default)]
+pub struct MountContext {
+    /// The mount path with its trailing slash, e.g. `secret/`.
+    pub path: String,
+    pub accessor: String,
+    /// Effective TTLs in seconds (the system values when the mount sets none).
+    pub default_lease_ttl_seconds: u64,
+    pub max_lease_ttl_seconds: u64,
+    /// The mount's `options` map (`version` for KV).
+    pub options: std::collections::BTreeMap<String, String>,
 }
 
 impl std::fmt::Debug for Request {

@@ -7,7 +7,7 @@
 mod lifecycle;
 mod version;
 
-pub use lifecycle::{InitOutcome, InitRequest, RekeyStatus, seal_error};
+pub use lifecycle::{InitRequest, seal_error};
 pub use version::{BUILD_DATE, VERSION};
 
 use std::sync::{Arc, RwLock};
@@ -30,8 +30,6 @@ pub struct CoreSettings {
     pub api_addr: String,
     pub cluster_addr: String,
     pub cluster_name: Option<String>,
-    pub default_lease_ttl_seconds: u64,
-    pub max_lease_ttl_seconds: u64,
     pub storage_type: &'static str,
 }
 

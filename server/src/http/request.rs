@@ -6,7 +6,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request as HttpRequest, header};
 use axum::response::Response;
 use serde_json::{Map, Value};
-use tresor_framework::limits::{REQUEST_BODY_BYTES_MAX, REQUEST_PATH_BYTES_MAX};
+use tresor_framework::limits::{REQUEST_BODY_BYTES_MAX, REQUEST_BODY_DRAIN_BYTES_MAX, REQUEST_PATH_BYTES_MAX};
 use tresor_framework::{Error, ErrorKind, Operation, Request, loose};
 
 pub struct Parsed {
@@ -66,7 +66,7 @@ pub async fn parse(http_request: HttpRequest<Body>, request_id: &str) -> Result<
         Operation::List if !path.ends_with('/') => format!("{path}/"),
         _ => path,
     };
-    let request = Request { operation, path, data, client_token: client_token(&parts.headers), request_id: request_id.to_string() };
+    let request = Request { operation, path, data, client_token: client_token(&parts.headers), request_id: request_id.to_string(), mount: Default::default() };
     Ok(Parsed { routed: Routed { request, help }, head_only })
 }
 
@@ -127,8 +127,32 @@ fn check_patch_content_type(headers: &HeaderMap) -> Result<(), Error> {
     Err(Error::new(ErrorKind::UnsupportedMediaType, format!("PATCH requires Content-Type of application/merge-patch+json, provided {content_type}")))
 }
 
+/// Reads the body up to the limit. Past it, the rest is read and discarded (up to a drain
+/// cap) before answering 413, so the client sees the answer instead of a reset connection.
 async fn read_body(body: Body) -> Result<bytes::Bytes, Error> {
-    axum::body::to_bytes(body, REQUEST_BODY_BYTES_MAX).await.map_err(|_| Error::new(ErrorKind::OverLimit, "http: request body too large"))
+    use http_body_util::BodyExt;
+    let mut body = body;
+    let mut collected = bytes::BytesMut::new();
+    let mut seen_bytes: usize = 0;
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else {
+            return Err(Error::invalid("error reading request body"));
+        };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        seen_bytes = seen_bytes.saturating_add(data.len());
+        if seen_bytes > REQUEST_BODY_DRAIN_BYTES_MAX {
+            break;
+        }
+        if seen_bytes <= REQUEST_BODY_BYTES_MAX {
+            collected.extend_from_slice(&data);
+        }
+    }
+    if seen_bytes > REQUEST_BODY_BYTES_MAX {
+        return Err(Error::new(ErrorKind::OverLimit, "http: request body too large"));
+    }
+    Ok(collected.freeze())
 }
 
 /// REQ-05: JSON objects (numbers kept exact), or a form when the client says so and the
