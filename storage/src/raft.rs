@@ -363,6 +363,21 @@ fn copy_result(result: &Result<(), StorageError>) -> Result<(), StorageError> {
     })
 }
 
+impl Drop for RaftStorage {
+    /// Without `shutdown`, raft keeps running until the runtime stops; the committer at
+    /// least ends with its owner.
+    fn drop(&mut self) {
+        let write_task = self
+            .write_task
+            .get_mut()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
+        if let Some(write_task) = write_task {
+            write_task.abort();
+        }
+    }
+}
+
 /// Refuses writes that would make a raft entry larger than [`ENTRY_BYTES_MAX`].
 fn check_write_size(operations: &[Operation]) -> Result<usize, StorageError> {
     if operations.len() > BATCH_OPERATIONS_MAX {

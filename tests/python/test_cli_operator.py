@@ -21,7 +21,7 @@ def operator_flow(cli: str, srv) -> list:
 
     def c(*args, env=None):
         r = run_cli(cli, list(args), env or srv.env)
-        out.append((" ".join(args), *observe(r)))
+        out.append((normalise(" ".join(args)), *observe(r)))
         return r
 
     c("status")
