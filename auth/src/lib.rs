@@ -5,6 +5,7 @@
 //! Tokens and accessors never reach a log line or an error message.
 
 mod error;
+pub mod policy;
 mod token;
 
 pub use error::AuthError;

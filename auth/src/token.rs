@@ -90,7 +90,7 @@ impl TokenStore {
     /// `explicit_id` is dev mode's `-dev-root-token-id`.
     pub async fn create_root(&self, explicit_id: Option<&str>) -> Result<String, AuthError> {
         let token = match explicit_id {
-            Some(id) if id.is_empty() => return Err(AuthError::Invalid("root token id cannot be empty".into())),
+            Some("") => return Err(AuthError::Invalid("root token id cannot be empty".into())),
             Some(id) => id.to_string(),
             None => generate_token(),
         };

@@ -22,8 +22,10 @@ pub enum FlagKind {
     Int,
     /// Vault's `ParseDurationSecond`: `90`, `90s`, `1h30m`, `7d`.
     Duration,
-    /// Repeatable text flag; every occurrence is kept, in order.
+    /// Repeatable text flag; every occurrence is kept (trimmed), in order.
     Strings,
+    /// Repeatable `key=value` flag (`-metadata a=b -metadata c=d`); a later key wins.
+    Map,
 }
 
 /// A parsed flag value.
@@ -35,6 +37,7 @@ pub enum FlagValue {
     /// Whole seconds.
     Duration(u64),
     Strings(Vec<String>),
+    Map(BTreeMap<String, String>),
 }
 
 /// One declared flag.
@@ -50,6 +53,8 @@ pub struct Flag {
     pub env: Option<String>,
     pub usage: String,
     pub hidden: bool,
+    /// Overrides the `<example>` shown in help (`*bool` for Vault's `BoolPtrVar`).
+    pub example: Option<String>,
     section: usize,
 }
 
@@ -147,6 +152,22 @@ impl FlagSet {
         )
     }
 
+    /// A repeatable `key=value` flag (Vault's `StringMapVar`).
+    pub fn map(self, name: &str, usage: &str) -> FlagSet {
+        let value = FlagValue::Map(BTreeMap::new());
+        self.add(name, FlagKind::Map, value, "", usage)
+    }
+
+    /// Overrides the `<example>` help shows for the last declared flag.
+    pub fn example(mut self, text: &str) -> FlagSet {
+        let flag = self
+            .flags
+            .last_mut()
+            .expect("example() follows a flag declaration");
+        flag.example = Some(text.to_string());
+        self
+    }
+
     /// Adds an alias to the last declared flag (`-n` for `-key-shares`).
     pub fn alias(mut self, alias: &str) -> FlagSet {
         let flag = self
@@ -187,6 +208,7 @@ impl FlagSet {
                     let items = raw.split(',').map(|s| s.trim().to_string());
                     flag.default = FlagValue::Strings(items.filter(|s| !s.is_empty()).collect());
                 }
+                FlagKind::Map => {}
             }
         }
         self
@@ -237,6 +259,7 @@ impl FlagSet {
             env: None,
             usage: usage.to_string(),
             hidden: false,
+            example: None,
             section: self.sections.len() - 1,
         });
         self
@@ -303,6 +326,7 @@ impl FlagSet {
                 .get_mut(&flag.name)
                 .expect("every flag has a value");
             match (slot, parsed) {
+                (FlagValue::Map(map), FlagValue::Map(more)) => map.extend(more),
                 (FlagValue::Strings(list), FlagValue::Strings(mut more)) => {
                     // The first occurrence replaces an environment default; later ones append.
                     if repeated_seen.insert(flag.name.clone()) {
@@ -347,7 +371,9 @@ fn flag_help(flag: &Flag) -> String {
         FlagKind::Int => "int",
         FlagKind::Duration => "duration",
         FlagKind::Strings => "string",
+        FlagKind::Map => "key=value",
     };
+    let example = flag.example.as_deref().unwrap_or(example);
     let mut usage = flag.usage.split_whitespace().collect::<Vec<_>>().join(" ");
     if !flag.aliases.is_empty() {
         let quoted: Vec<String> = flag.aliases.iter().map(|a| format!("\"-{a}\"")).collect();
@@ -386,7 +412,16 @@ fn parse_value(flag: &Flag, given_name: &str, value: &str) -> Result<FlagValue, 
             FlagError::Invalid(format!("invalid boolean value {value:?} for -{given_name}: {err}"))
         }),
         FlagKind::String => Ok(FlagValue::String(value.to_string())),
-        FlagKind::Strings => Ok(FlagValue::Strings(vec![value.to_string()])),
+        FlagKind::Strings => Ok(FlagValue::Strings(vec![value.trim().to_string()])),
+        FlagKind::Map => match value.split_once('=') {
+            Some((key, item)) => Ok(FlagValue::Map(BTreeMap::from([(
+                key.to_string(),
+                item.to_string(),
+            )]))),
+            None => Err(FlagError::Invalid(format!(
+                "invalid value {value:?} for flag -{given_name}: missing = in KV pair: {value:?}"
+            ))),
+        },
         FlagKind::Int => parse_go_int(value).map(FlagValue::Int).map_err(|err| {
             FlagError::Invalid(format!("invalid value {value:?} for flag -{given_name}: {err}"))
         }),
@@ -434,6 +469,18 @@ impl Flags {
             FlagValue::Strings(value) => value,
             other => panic!("flag -{name} is not repeatable: {other:?}"),
         }
+    }
+
+    pub fn map(&self, name: &str) -> &BTreeMap<String, String> {
+        match self.value(name) {
+            FlagValue::Map(value) => value,
+            other => panic!("flag -{name} is not a map: {other:?}"),
+        }
+    }
+
+    /// Whether the flag is declared at all.
+    pub fn has(&self, name: &str) -> bool {
+        self.values.contains_key(name)
     }
 
     /// Whether the flag appeared on the command line (not merely defaulted or from env).

@@ -5,20 +5,23 @@
 use crate::core::Core;
 use crate::sys;
 use std::sync::Arc;
-use tresor_framework::{Error, ErrorKind, Reply, Request};
+use tresor_framework::{Error, ErrorKind, Operation, Reply, Request};
 
 /// What the router needs to know about a request beyond the backend's view of it.
 pub struct Routed {
     pub request: Request,
     /// `?help=1`: answer with the path's help text instead of running it.
     pub help: bool,
+    /// For `PATCH`: the refusal to give if the content type is not a merge patch. Checked
+    /// only once the path is known to be a logical one (raw `sys/` paths answer 405 first).
+    pub patch_content_type_error: Option<Error>,
 }
 
 impl Core {
     /// Runs one request through authentication, the ACL (root-only until policies exist) and
     /// the mount table.
     pub async fn handle_request(self: &Arc<Self>, routed: Routed) -> Result<Reply, Error> {
-        let Routed { mut request, help } = routed;
+        let Routed { mut request, help, patch_content_type_error } = routed;
         if let Some(sys_path) = request.path.strip_prefix("sys/")
             && sys::is_unauthenticated(sys_path)
         {
@@ -27,6 +30,13 @@ impl Core {
                 return self.help_reply(&request.path);
             }
             return self.sys_paths().handle(self.clone(), request).await.map_err(raw_endpoint_error);
+        }
+        if let Some(error) = patch_content_type_error {
+            return Err(error);
+        }
+        // Sealing a sealed node is a no-op that needs no token (the reference answers 204).
+        if request.path.trim_end_matches('/') == "sys/seal" && request.operation == Operation::Update && self.is_sealed() {
+            return Ok(Reply::NoContent);
         }
         self.require_unsealed()?;
         let token = self.authenticate(&request).await?;

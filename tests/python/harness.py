@@ -106,8 +106,11 @@ class Server:
         self.workdir = tempfile.mkdtemp(prefix=f"tresor-pytest-{self.kind}-")
         self.port = free_port()
         self.cluster_port = free_port()
-        while self.cluster_port == self.port:  # Bounded in practice: the OS rarely repeats.
+        for _ in range(10):  # The OS rarely hands out the same port twice in a row.
+            if self.cluster_port != self.port:
+                break
             self.cluster_port = free_port()
+        assert self.cluster_port != self.port
         self.addr = f"http://127.0.0.1:{self.port}"
         self.log_path = os.path.join(self.workdir, "server.log")
         home = os.path.join(self.workdir, "home")
@@ -138,7 +141,11 @@ class Server:
         self.env.update({"BAO_ADDR": self.addr, "VAULT_ADDR": self.addr})
         if self.root_token:
             self.env.update({"BAO_TOKEN": self.root_token, "VAULT_TOKEN": self.root_token})
-        self.wait_healthy()
+        try:
+            self.wait_healthy()
+        except BaseException:
+            self.stop()  # Never leave a half-started child behind.
+            raise
         return self
 
     def wait_healthy(self) -> None:

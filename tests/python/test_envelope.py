@@ -88,12 +88,18 @@ def test_missing_or_invalid_token_is_403_permission_denied(dev_server):
 
 
 def test_dev_server_status_endpoints(dev_server):
-    """Goal: DEV-01 — dev mode is initialised 1/1, unsealed, inmem storage, no HA.
-    Method: GET seal-status, health, leader."""
+    """Goal: DEV-01 — dev mode is initialised 1/1 and unsealed. Method: GET seal-status,
+    health, leader. Intentional difference: Tresor's dev mode runs the production raft storage
+    on a temporary directory (one code path), so it reports `raft` and HA like a real node,
+    where bao's dev mode reports `inmem` without HA."""
     s = requests.get(dev_server.v1("sys/seal-status"), timeout=TIMEOUT).json()
-    assert (s["initialized"], s["sealed"], s["t"], s["n"], s["storage_type"]) == (True, False, 1, 1, "inmem")
+    dev_storage = "raft" if dev_server.kind == "tresor" else "inmem"
+    assert (s["initialized"], s["sealed"], s["t"], s["n"], s["storage_type"]) == (True, False, 1, 1, dev_storage)
     h = requests.get(dev_server.v1("sys/health"), timeout=TIMEOUT)
     assert h.status_code == 200
     assert (h.json()["replication_performance_mode"], h.json()["replication_dr_mode"]) == ("disabled", "disabled")
     leader = requests.get(dev_server.v1("sys/leader"), timeout=TIMEOUT)
-    assert (leader.status_code, leader.json()) == (200, {"ha_enabled": False})
+    if dev_server.kind == "tresor":
+        assert (leader.status_code, leader.json()["ha_enabled"], leader.json()["is_self"]) == (200, True, True)
+    else:
+        assert (leader.status_code, leader.json()) == (200, {"ha_enabled": False})

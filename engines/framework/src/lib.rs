@@ -30,4 +30,10 @@ pub trait Backend: Send + Sync + 'static {
     async fn handle_request(&self, request: Request) -> Result<Reply, Error>;
     /// Help text for `?help=1`.
     fn help(&self, path: &str) -> Option<&'static str>;
+    /// The path's existence check, so the ACL can tell `create` from `update` for a write:
+    /// `Some(false)` means the target does not exist yet (create), `None` that the path has
+    /// no check (the write is an update).
+    async fn exists(&self, _request: Request) -> Result<Option<bool>, Error> {
+        Ok(None)
+    }
 }

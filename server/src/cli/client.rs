@@ -101,6 +101,8 @@ pub struct ApiError {
     pub errors: Vec<String>,
     /// The body was not `{"errors": […]}`; `errors[0]` is the raw body.
     pub raw: bool,
+    /// The response body, for callers that read a 404 envelope (KV v2 deleted versions).
+    pub body: Vec<u8>,
 }
 
 impl fmt::Display for ApiError {
@@ -207,13 +209,29 @@ impl Client {
         })
     }
 
-    /// The full URL of an API path (`sys/seal-status` → `<addr>/v1/sys/seal-status`).
+    /// The full URL of an API path (`sys/seal-status` → `<addr>/v1/sys/seal-status`), cleaned
+    /// as Go's `path.Join` does (no `//`, no trailing `/`).
     pub fn url(&self, path: &str) -> String {
         format!(
-            "{}/v1/{}",
+            "{}{}",
             self.options.address.trim_end_matches('/'),
-            path.trim_start_matches('/')
+            clean_path(&format!("/v1/{path}"))
         )
+    }
+
+    /// The URL with Go's `url.Values.Encode()` query (keys sorted, values in order).
+    fn url_with_query(&self, path: &str, query: &[(String, String)]) -> String {
+        let url = self.url(path);
+        if query.is_empty() {
+            return url;
+        }
+        let mut pairs: Vec<&(String, String)> = query.iter().collect();
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        let encoded: Vec<String> = pairs
+            .iter()
+            .map(|(key, value)| format!("{}={}", query_escape(key), query_escape(value)))
+            .collect();
+        format!("{url}?{}", encoded.join("&"))
     }
 
     /// Sends one request. `body` is sent as JSON without a content type, as Go's client does.
@@ -224,7 +242,43 @@ impl Client {
         path: &str,
         body: Option<&Value>,
     ) -> Result<Response, ClientError> {
-        let url = self.url(path);
+        self.send(&Request {
+            method,
+            path,
+            query: &[],
+            body,
+            content_type: None,
+        })
+    }
+
+    /// `LIST` as Go's client sends it: `GET <path>?list=true`.
+    pub fn list(&self, path: &str) -> Result<Response, ClientError> {
+        let query = [("list".to_string(), "true".to_string())];
+        self.send(&Request {
+            method: "GET",
+            path,
+            query: &query,
+            body: None,
+            content_type: None,
+        })
+    }
+
+    /// Go's `Logical().JSONMergePatch`.
+    pub fn merge_patch(&self, path: &str, body: &Value) -> Result<Response, ClientError> {
+        self.send(&Request {
+            method: "PATCH",
+            path,
+            query: &[],
+            body: Some(body),
+            content_type: Some("application/merge-patch+json"),
+        })
+    }
+
+    /// Sends one request. `body` is sent as JSON without a content type (unless given), as Go's
+    /// client does. Error statuses become `ClientError::Api` with the server's `errors`.
+    pub fn send(&self, spec: &Request<'_>) -> Result<Response, ClientError> {
+        let (method, path, body) = (spec.method, spec.path, spec.body);
+        let url = self.url_with_query(path, spec.query);
         let verb = reqwest::Method::from_bytes(method.as_bytes())
             .map_err(|e| ClientError::Config(e.to_string()))?;
         let mut request = self
@@ -236,6 +290,9 @@ impl Client {
         }
         if let Some(namespace) = &self.options.namespace {
             request = request.header("X-Vault-Namespace", namespace);
+        }
+        if let Some(content_type) = spec.content_type {
+            request = request.header("Content-Type", content_type);
         }
         if let Some(body) = body {
             request = request.body(serde_json::to_vec(body).expect("JSON values serialize"));
@@ -272,6 +329,46 @@ impl Client {
     }
 }
 
+/// One API request: method, path under `/v1/`, query pairs, JSON body, content type.
+pub struct Request<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    pub query: &'a [(String, String)],
+    pub body: Option<&'a Value>,
+    pub content_type: Option<&'a str>,
+}
+
+/// Go's `path.Clean` of an absolute path: no empty or `.` segments, `..` resolved, no
+/// trailing slash.
+pub fn clean_path(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+/// Go's `url.QueryEscape`.
+fn query_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(byte as char)
+            }
+            b' ' => out.push('+'),
+            other => out.push_str(&format!("%{other:02X}")),
+        }
+    }
+    out
+}
+
 fn read_file(path: &Path) -> Result<Vec<u8>, ClientError> {
     std::fs::read(path).map_err(|e| ClientError::Config(format!("failed to setup TLS config: {e}")))
 }
@@ -305,6 +402,7 @@ fn api_error(method: &str, url: &str, status: u16, body: &[u8]) -> ApiError {
             status,
             errors,
             raw: false,
+            body: body.to_vec(),
         },
         (true, None) => ApiError {
             method: method.to_string(),
@@ -312,6 +410,7 @@ fn api_error(method: &str, url: &str, status: u16, body: &[u8]) -> ApiError {
             status,
             errors: Vec::new(),
             raw: false,
+            body: body.to_vec(),
         },
         (false, _) => ApiError {
             method: method.to_string(),
@@ -319,6 +418,7 @@ fn api_error(method: &str, url: &str, status: u16, body: &[u8]) -> ApiError {
             status,
             errors: vec![String::from_utf8_lossy(body).into_owned()],
             raw: true,
+            body: body.to_vec(),
         },
     }
 }

@@ -292,8 +292,13 @@ fn yaml_string(text: &str) -> String {
     let inner =
         text.contains(": ") || text.contains(" #") || text.ends_with(':') || text.ends_with(' ');
     let control = text.chars().any(|c| c.is_control());
-    if text.is_empty() || special_word || numeric || timestamp || leading || inner || control {
+    // go-yaml double-quotes what would read back as another type, or cannot be single-quoted;
+    // it single-quotes what only the plain style cannot carry (indicators, `: `, ` #`).
+    if text.is_empty() || special_word || numeric || timestamp || control {
         return serde_json::to_string(text).expect("strings serialize");
+    }
+    if leading || inner {
+        return format!("'{}'", text.replace('\'', "''"));
     }
     text.to_string()
 }

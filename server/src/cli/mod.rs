@@ -1,16 +1,28 @@
-//! The client commands of `tresor` (`status`, `operator init|unseal|seal|rekey`, `version`),
-//! answering like the `vault` binary: same flags, same output, same exit codes.
+//! The client commands of `tresor` (`status`, `operator …`, `login`, `token …`, `policy …`,
+//! `secrets …`, `auth …`, `kv …`, `read|write|list|delete`, `lease …`, `version`), answering
+//! like the `vault` binary: same flags, same output, same exit codes.
 //!
 //! Each command builds a `FlagSet` from `http_flags` (+ `output_flags`) and its own options,
 //! makes a `Client` from the parsed HTTP options, and prints through `Ui`, which knows the
-//! `-format`. New commands (kv, token, policy, …) follow the same shape.
+//! `-format`. Flags and help texts of the day-to-day commands are generated from Vault's
+//! sources into `specs.rs`; secrets, maps and lists print through `secret.rs`; `K=V` arguments
+//! parse in `kvargs.rs`.
 
-#![allow(dead_code)] // Shared helpers for the commands still to come (kv, token, policy, …).
+#![allow(dead_code)] // Some shared helpers serve only part of the commands.
 
+mod auth;
 pub mod client;
 pub mod format;
+mod generic;
+pub mod kvargs;
+mod kv;
+mod lease;
 mod operator;
+mod policy;
+pub mod secret;
+mod specs;
 mod status;
+mod token;
 
 use std::io::Write;
 
@@ -45,6 +57,17 @@ pub fn run(args: &[String]) -> i32 {
         }
         "status" => status::run(rest),
         "operator" => operator::run(rest),
+        "read" => generic::read(rest),
+        "write" => generic::write(rest),
+        "list" => generic::list(rest),
+        "delete" => generic::delete(rest),
+        "login" => token::login(rest),
+        "token" => token::run(rest),
+        "policy" => policy::run(rest),
+        "secrets" => auth::run_secrets(rest),
+        "auth" => auth::run_auth(rest),
+        "kv" => kv::run(rest),
+        "lease" => lease::run(rest),
         "server" => {
             // main.rs handles `server`; this only answers `help` lookups.
             out_line(&crate::config::server_help());
@@ -61,11 +84,22 @@ fn main_help() -> String {
     "Usage: vault <command> [args]
 
 Common commands:
+    read        Read data and retrieves secrets
+    write       Write data, configuration, and secrets
+    delete      Delete secrets and configuration
+    list        List data or secrets
+    login       Authenticate locally
     server      Start a Vault server
     status      Print seal and HA status
 
 Other commands:
+    auth        Interact with auth methods
+    kv          Interact with Vault's Key-Value storage
+    lease       Interact with leases
     operator    Perform operator-specific tasks
+    policy      Interact with policies
+    secrets     Interact with secrets engines
+    token       Interact with tokens
     version     Prints the Vault CLI version"
         .to_string()
 }
@@ -172,6 +206,39 @@ pub fn http_flags(command: &str) -> FlagSet {
         )
 }
 
+/// Adds Vault's "Output Options" section: `-field`, `-format`, `-detailed`, as chosen.
+pub fn output_options(set: FlagSet, field: bool, format: bool, detailed: bool) -> FlagSet {
+    let mut set = set.section("Output Options");
+    if field {
+        set = set.string(
+            "field",
+            "",
+            "Print only the field with the given name. Specifying this option will take \
+             precedence over other formatting directives. The result will not have a trailing \
+             newline making it ideal for piping to other processes.",
+        );
+    }
+    if format {
+        set = set
+            .string(
+                "format",
+                "table",
+                "Print the output in the given format. Valid formats are \"table\", \"json\", \
+                 \"yaml\", or \"pretty\". \"raw\" is allowed for 'vault read' operations only.",
+            )
+            .env("VAULT_FORMAT");
+    }
+    if detailed {
+        set = set
+            .bool(
+                "detailed",
+                "Enables additional metadata during some operations",
+            )
+            .env("VAULT_DETAILED");
+    }
+    set
+}
+
 /// Adds the "Output Options" section with `-format`.
 pub fn output_flags(set: FlagSet) -> FlagSet {
     set.section("Output Options")
@@ -242,11 +309,37 @@ pub enum Parsed {
 /// Parses `args` with `set`; handles `-h` (help on stdout, exit 0), flag errors (stderr,
 /// exit 1) and an unknown `-format` (exit 1), as Vault does.
 pub fn parse(set: &FlagSet, help: &str, args: &[String]) -> Parsed {
+    parse_with(set, help, args, false)
+}
+
+/// `parse`, where `allow_raw` says whether `-format=raw` is accepted (only `vault read`).
+pub fn parse_with(set: &FlagSet, help: &str, args: &[String], allow_raw: bool) -> Parsed {
     if wants_help(args) {
         out_line(&command_help(help, set));
         return Parsed::Exit(0);
     }
-    let flags = match set.parse(args) {
+    let has_format = set.flags().iter().any(|flag| flag.name == "format");
+    // Vault picks the format from the arguments before the command parses them.
+    let format = if has_format {
+        prescan_format(args)
+    } else {
+        "table".to_string()
+    };
+    let ui = Ui::new(&format);
+    if !matches!(
+        ui.format.as_str(),
+        "table" | "json" | "yaml" | "yml" | "pretty" | "raw"
+    ) {
+        ui.error(&format!("Invalid output format: {}", ui.format));
+        return Parsed::Exit(1);
+    }
+    let result = set.parse(args);
+    let positional = match &result {
+        Ok(flags) => flags.args().to_vec(),
+        Err(_) => Vec::new(),
+    };
+    warn_trailing_flags(&ui, &positional);
+    let flags = match result {
         Ok(flags) => flags,
         Err(FlagError::Help) => {
             out_line(&command_help(help, set));
@@ -257,22 +350,43 @@ pub fn parse(set: &FlagSet, help: &str, args: &[String]) -> Parsed {
             return Parsed::Exit(1);
         }
     };
-    let has_format = set.flags().iter().any(|flag| flag.name == "format");
-    let format = if has_format {
-        flags.string("format").to_string()
-    } else {
-        "table".to_string()
-    };
-    let ui = Ui::new(&format);
-    if !matches!(
-        ui.format.as_str(),
-        "table" | "json" | "yaml" | "yml" | "pretty"
-    ) {
-        ui.error(&format!("Invalid output format: {}", ui.format));
+    if ui.format == "raw" && !allow_raw {
+        ui.error("This command does not support the -format=raw option.");
         return Parsed::Exit(1);
     }
-    warn_trailing_flags(&ui, flags.args());
     Parsed::Run(flags, ui)
+}
+
+/// Vault's `format(args)` in `main.go`: the last `-format` before `--` wins, then
+/// `VAULT_FORMAT`, then `table`.
+fn prescan_format(args: &[String]) -> String {
+    let mut format = String::new();
+    let mut next_is_value = false;
+    for arg in args {
+        if next_is_value {
+            format = arg.clone();
+            next_is_value = false;
+            continue;
+        }
+        if arg == "--" {
+            break;
+        }
+        let trimmed = arg.trim_start_matches('-');
+        if arg.starts_with('-') && trimmed == "format" {
+            next_is_value = true;
+        } else if arg.starts_with('-')
+            && let Some(value) = trimmed.strip_prefix("format=")
+        {
+            format = value.to_string();
+        }
+    }
+    if format.is_empty() {
+        format = crate::flags::env_lookup("VAULT_FORMAT").unwrap_or_default();
+    }
+    if format.is_empty() {
+        format = "table".to_string();
+    }
+    format.to_ascii_lowercase()
 }
 
 /// Vault warns when flag-looking arguments follow positional ones (they are not parsed).
@@ -333,4 +447,45 @@ pub fn too_many_arguments(ui: &Ui, expected: &str, got: usize) -> i32 {
         "Too many arguments (expected {expected}, got {got})"
     ));
     1
+}
+
+/// `Not enough arguments (expected N, got M)`.
+pub fn not_enough_arguments(ui: &Ui, expected: &str, got: usize) -> i32 {
+    ui.error(&format!(
+        "Not enough arguments (expected {expected}, got {got})"
+    ));
+    1
+}
+
+/// Prints a command group's help (`vault kv`) as mitchellh/cli does: on stdout with exit 0
+/// for `-h`, otherwise on stderr with exit 1.
+pub fn group_help(help: &str, args: &[String]) -> i32 {
+    if args
+        .first()
+        .is_some_and(|arg| matches!(arg.as_str(), "-h" | "-help" | "--help"))
+    {
+        out_line(help);
+        return 0;
+    }
+    err_line(help);
+    1
+}
+
+/// Go's `sanitizePath`: trims spaces and leading/trailing slashes.
+pub fn sanitize_path(path: &str) -> String {
+    path.trim().trim_matches('/').to_string()
+}
+
+/// Go's `ensureTrailingSlash` (empty stays empty).
+pub fn ensure_trailing_slash(path: &str) -> String {
+    let path = path.trim();
+    if path.is_empty() || path.ends_with('/') {
+        return path.to_string();
+    }
+    format!("{path}/")
+}
+
+/// The standard input the `-` arguments read.
+pub fn stdin() -> std::io::Stdin {
+    std::io::stdin()
 }

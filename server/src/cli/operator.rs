@@ -520,12 +520,12 @@ fn prompt_hidden(prompt: &str) -> Result<String, String> {
 }
 
 /// Turns terminal echo off for its lifetime.
-struct EchoOff {
+pub(crate) struct EchoOff {
     saved: Option<libc::termios>,
 }
 
 impl EchoOff {
-    fn new() -> EchoOff {
+    pub(crate) fn new() -> EchoOff {
         // SAFETY: tcgetattr/tcsetattr on fd 0 with a zeroed termios we own; failures leave the
         // terminal untouched.
         unsafe {

@@ -51,11 +51,12 @@ pub async fn parse(http_request: HttpRequest<Body>, request_id: &str) -> Result<
     let (operation, head_only) = operation_for(&parts.method, &mut query)?;
     let help = matches!(query.remove("help"), Some(Value::String(text)) if loose::parse_bool(&text) == Some(true));
 
+    let patch_content_type_error = match operation {
+        Operation::Patch => check_patch_content_type(&parts.headers).err(),
+        _ => None,
+    };
     let data = match operation {
         Operation::Update | Operation::Patch => {
-            if operation == Operation::Patch {
-                check_patch_content_type(&parts.headers)?;
-            }
             let bytes = read_body(body).await?;
             parse_body(&parts.headers, &bytes)?
         }
@@ -67,7 +68,7 @@ pub async fn parse(http_request: HttpRequest<Body>, request_id: &str) -> Result<
         _ => path,
     };
     let request = Request { operation, path, data, client_token: client_token(&parts.headers), request_id: request_id.to_string(), mount: Default::default() };
-    Ok(Parsed { routed: Routed { request, help }, head_only })
+    Ok(Parsed { routed: Routed { request, help, patch_content_type_error }, head_only })
 }
 
 /// Percent-decodes the path, refuses non-printable characters and collapses `//`.

@@ -15,8 +15,9 @@ pub fn paths() -> Vec<Path<Core>> {
     ]
 }
 
-/// The seal-status object (UNS-06), also the answer of `sys/unseal`. Field order follows the
-/// reference server; `build_date` is Vault's name, `commit_date` OpenBao's.
+/// The seal-status object (UNS-06), also the answer of `sys/unseal`. Fields and order follow
+/// the reference server (OpenBao names the build time `commit_date`; sending Vault's
+/// `build_date` as well makes the bao CLI print an extra field).
 #[derive(Serialize)]
 pub struct SealStatus {
     #[serde(rename = "type")]
@@ -29,7 +30,6 @@ pub struct SealStatus {
     nonce: String,
     recovery_seal: bool,
     version: &'static str,
-    build_date: &'static str,
     commit_date: &'static str,
     migration: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -53,7 +53,6 @@ pub async fn seal_status(core: &Core) -> Result<SealStatus, Error> {
         nonce,
         recovery_seal: core.seal_kind().recovery_seal(),
         version: VERSION,
-        build_date: BUILD_DATE,
         commit_date: BUILD_DATE,
         migration: false,
         cluster_name: cluster.as_ref().map(|cluster| cluster.name.clone()),
