@@ -103,8 +103,6 @@ struct Leader {
     active_time: String,
     leader_address: String,
     leader_cluster_address: String,
-    performance_standby: bool,
-    performance_standby_last_remote_wal: u64,
     #[serde(skip_serializing_if = "is_zero")]
     raft_committed_index: u64,
     #[serde(skip_serializing_if = "is_zero")]
@@ -139,8 +137,6 @@ async fn read_leader(core: Arc<Core>, _input: Input<NoFields>) -> Result<Reply, 
             active_time,
             leader_address,
             leader_cluster_address,
-            performance_standby: false,
-            performance_standby_last_remote_wal: 0,
             raft_committed_index: status.committed_index,
             raft_applied_index: status.applied_index,
         },
