@@ -20,7 +20,7 @@ mod view;
 pub use error::{Error, ErrorKind};
 pub use path::{Captures, Input, Path, PathTable};
 pub use reply::{LeaseInfo, Reply, Secret};
-pub use request::{MountContext, Operation, Request};
+pub use request::{Caller, MountContext, Operation, Request};
 pub use view::StorageView;
 
 /// A mounted backend as the router sees it: a secrets engine or an auth method behind its
@@ -36,4 +36,26 @@ pub trait Backend: Send + Sync + 'static {
     async fn exists(&self, _request: Request) -> Result<Option<bool>, Error> {
         Ok(None)
     }
+    /// Revokes what a lease stands for (a database user, ...), given the `internal_data` the
+    /// backend attached when it issued the lease. This is the lease-revocation seam of the
+    /// expiration manager: it retries failures with backoff, so this must be idempotent.
+    async fn revoke_lease(&self, _lease: LeaseRequest) -> Result<(), Error> {
+        Ok(())
+    }
+    /// Renews a lease: the backend may refuse or cap the TTL. The expiration manager has
+    /// already computed `lease.ttl_seconds` (increment capped by mount/system max).
+    async fn renew_lease(&self, lease: LeaseRequest) -> Result<LeaseInfo, Error> {
+        Ok(LeaseInfo { lease_id: lease.lease_id, renewable: true, lease_duration_seconds: lease.ttl_seconds, internal_data: None })
+    }
+}
+
+/// A lease as the expiration manager hands it back to the backend that issued it.
+#[derive(Debug, Clone)]
+pub struct LeaseRequest {
+    pub lease_id: String,
+    /// Path relative to the mount that issued the lease.
+    pub path: String,
+    pub internal_data: serde_json::Value,
+    pub ttl_seconds: u64,
+    pub mount: MountContext,
 }

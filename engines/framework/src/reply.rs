@@ -31,9 +31,13 @@ pub struct Secret {
 
 #[derive(Debug, Clone, Default)]
 pub struct LeaseInfo {
+    /// Empty from a backend: the router asks the expiration manager for an id when
+    /// `internal_data` is set, and leaves it empty otherwise (KV v1 `ttl` reads).
     pub lease_id: String,
     pub renewable: bool,
     pub lease_duration_seconds: u64,
+    /// Set by a backend that issues a revocable lease: what it needs to revoke it later.
+    pub internal_data: Option<Value>,
 }
 
 impl Reply {

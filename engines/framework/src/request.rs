@@ -42,6 +42,24 @@ pub struct Request {
     pub request_id: String,
     /// The mount that serves the request; filled in by the router.
     pub mount: MountContext,
+    /// Who is calling, once the router has authenticated the token; `None` on
+    /// unauthenticated paths.
+    pub caller: Option<Caller>,
+}
+
+/// The authenticated caller, as the router resolved the token.
+#[derive(Debug, Clone, Default)]
+pub struct Caller {
+    pub accessor: String,
+    pub policies: Vec<String>,
+    /// Holds the `root` policy.
+    pub is_root: bool,
+    /// The ACL granted `sudo` on this request's path (or the caller is root).
+    pub has_sudo: bool,
+    /// Salted hash of the token: the key of its cubbyhole and of its store entry.
+    pub token_hash: String,
+    pub display_name: String,
+    pub entity_id: String,
 }
 
 /// What a backend may know about its own mount.

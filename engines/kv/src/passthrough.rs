@@ -52,6 +52,7 @@ async fn read_entry(kv: Arc<Kv>, input: Input<KeyPath>) -> Result<Reply, Error> 
             lease_id: String::new(),
             renewable: false,
             lease_duration_seconds,
+            internal_data: None,
         }),
         status: 200,
         ..Secret::default()

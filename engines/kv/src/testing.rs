@@ -128,6 +128,7 @@ impl Harness {
             client_token: Some("root".to_string()),
             request_id: "request-id".to_string(),
             mount,
+            caller: None,
         }
     }
 

@@ -67,7 +67,7 @@ pub async fn parse(http_request: HttpRequest<Body>, request_id: &str) -> Result<
         Operation::List if !path.ends_with('/') => format!("{path}/"),
         _ => path,
     };
-    let request = Request { operation, path, data, client_token: client_token(&parts.headers), request_id: request_id.to_string(), mount: Default::default() };
+    let request = Request { operation, path, data, client_token: client_token(&parts.headers), request_id: request_id.to_string(), mount: Default::default(), caller: None };
     Ok(Parsed { routed: Routed { request, help, patch_content_type_error }, head_only })
 }
 
