@@ -4,6 +4,7 @@
 mod cli;
 mod config;
 mod core;
+mod expiration;
 mod flags;
 mod http;
 mod listener;

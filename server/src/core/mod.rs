@@ -10,7 +10,9 @@ mod version;
 pub use lifecycle::{InitRequest, seal_error};
 pub use version::{BUILD_DATE, VERSION};
 
-use std::sync::{Arc, RwLock};
+use crate::expiration::{ExpirationManager, LeaseBackends};
+use std::sync::{Arc, RwLock, Weak};
+use tresor_framework::{Backend, MountContext};
 use time::OffsetDateTime;
 use tresor_auth::TokenStore;
 use tresor_framework::{Error, PathTable, StorageView};
@@ -23,6 +25,7 @@ pub const BARRIER_UNSEAL_KEYS_PATH: &str = "core/hsm/barrier-unseal-keys";
 /// Barrier keys of the core.
 pub const CLUSTER_INFO_PATH: &str = "core/cluster/local/info";
 pub const TOKEN_STORE_PREFIX: &str = "sys/token/";
+pub const EXPIRATION_PREFIX: &str = "sys/expire/";
 
 /// Settings the core needs from the server configuration.
 #[derive(Debug, Clone)]
@@ -53,6 +56,7 @@ pub struct Core {
     lifecycle: tokio::sync::Mutex<()>,
     unsealed: RwLock<Option<UnsealedState>>,
     sys_paths: PathTable<Core>,
+    expiration: Arc<ExpirationManager>,
 }
 
 /// What exists only while unsealed.
@@ -67,7 +71,8 @@ impl Core {
         let physical: Arc<dyn Storage> = raft.clone();
         let barrier = Arc::new(Barrier::new(physical.clone()));
         let tokens = TokenStore::new(StorageView::new(barrier.clone(), TOKEN_STORE_PREFIX));
-        Arc::new(Core {
+        let expiration_storage = StorageView::new(barrier.clone(), EXPIRATION_PREFIX);
+        Arc::new_cyclic(|weak_core| Core {
             settings,
             raft,
             physical,
@@ -79,7 +84,12 @@ impl Core {
             lifecycle: tokio::sync::Mutex::new(()),
             unsealed: RwLock::new(None),
             sys_paths: crate::sys::path_table(),
+            expiration: ExpirationManager::new(expiration_storage, Arc::new(CoreLeaseBackends(weak_core.clone()))),
         })
+    }
+
+    pub fn expiration(&self) -> &ExpirationManager {
+        &self.expiration
     }
 
     pub fn sys_paths(&self) -> &PathTable<Core> {
@@ -124,5 +134,22 @@ impl Core {
             true => Err(Error::sealed()),
             false => Ok(()),
         }
+    }
+}
+
+/// The expiration manager's view of the core, without a reference cycle.
+struct CoreLeaseBackends(Weak<Core>);
+
+#[async_trait::async_trait]
+impl LeaseBackends for CoreLeaseBackends {
+    fn backend_for(&self, mount_path: &str) -> Option<(Arc<dyn Backend>, MountContext)> {
+        let _core = self.0.upgrade()?;
+        let _ = mount_path;
+        None
+    }
+
+    async fn revoke_token(&self, token_hash: &str) -> Result<(), Error> {
+        let _ = (self.0.upgrade(), token_hash);
+        Ok(())
     }
 }
