@@ -346,11 +346,13 @@ impl FlagSet {
     pub fn help(&self) -> String {
         let mut out = String::new();
         for (position, title) in self.sections.iter().enumerate() {
-            let visible: Vec<&Flag> = self
+            // Go's `FlagSet.VisitAll` visits flags in lexicographical order.
+            let mut visible: Vec<&Flag> = self
                 .flags
                 .iter()
                 .filter(|flag| flag.section == position && !flag.hidden)
                 .collect();
+            visible.sort_by(|a, b| a.name.cmp(&b.name));
             if visible.is_empty() {
                 continue;
             }

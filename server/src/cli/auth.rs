@@ -101,7 +101,10 @@ fn options_value(flags: &Flags) -> Value {
 fn visited_config(flags: &Flags, config: &mut Map<String, Value>, family: Family) {
     let lists = [
         ("audit-non-hmac-request-keys", "audit_non_hmac_request_keys"),
-        ("audit-non-hmac-response-keys", "audit_non_hmac_response_keys"),
+        (
+            "audit-non-hmac-response-keys",
+            "audit_non_hmac_response_keys",
+        ),
         ("passthrough-request-headers", "passthrough_request_headers"),
         ("allowed-response-headers", "allowed_response_headers"),
         ("allowed-managed-keys", "allowed_managed_keys"),
@@ -129,7 +132,10 @@ fn visited_config(flags: &Flags, config: &mut Map<String, Value>, family: Family
         }
         for (flag, key) in [
             ("user-lockout-duration", "lockout_duration"),
-            ("user-lockout-counter-reset-duration", "lockout_counter_reset_duration"),
+            (
+                "user-lockout-counter-reset-duration",
+                "lockout_counter_reset_duration",
+            ),
         ] {
             let value = ttl_to_api(flags.duration_seconds(flag));
             if flags.is_set(flag) && !value.is_empty() {
@@ -205,7 +211,10 @@ fn enable(args: &[String], family: Family) -> i32 {
     });
     let (endpoint, failure) = match family {
         Family::Secrets => (format!("sys/mounts/{path}"), "Error enabling".to_string()),
-        Family::Auth => (format!("sys/auth/{path}"), format!("Error enabling {kind} auth")),
+        Family::Auth => (
+            format!("sys/auth/{path}"),
+            format!("Error enabling {kind} auth"),
+        ),
     };
     if let Err(error) = client.request("POST", &endpoint, Some(&body)) {
         ui.error(&format!("{failure}: {error}"));
@@ -287,7 +296,10 @@ fn tune(args: &[String], family: Family) -> i32 {
     let ttl = |name: &str| Value::from(ttl_to_api(flags.duration_seconds(name)));
     config.insert("default_lease_ttl".into(), ttl("default-lease-ttl"));
     if flags.is_set("description") {
-        config.insert("description".into(), Value::from(flags.string("description")));
+        config.insert(
+            "description".into(),
+            Value::from(flags.string("description")),
+        );
     }
     config.insert("max_lease_ttl".into(), ttl("max-lease-ttl"));
     config.insert("force_no_cache".into(), Value::Bool(false));
@@ -527,7 +539,10 @@ cubbyhole/    cubbyhole    cubbyhole_1    per-token private secret storage
 identity/     identity     identity_2     identity store
 secret/       kv           kv_3           key/value secret storage
 sys/          system       system_4       system endpoints used for control, policy and debugging";
-        assert_eq!(table_output(&simple_rows(&mounts, Family::Secrets), "|"), expected);
+        assert_eq!(
+            table_output(&simple_rows(&mounts, Family::Secrets), "|"),
+            expected
+        );
     }
 
     #[test]

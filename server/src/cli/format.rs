@@ -100,7 +100,8 @@ pub fn wrap(text: &str, limit: usize) -> String {
     let flattened = text.trim().replace('\n', " ");
     let words: Vec<&str> = flattened.split(' ').collect();
     let count = words.len();
-    let widths: Vec<i64> = words.iter().map(|w| w.chars().count() as i64).collect();
+    // kr/text measures words in bytes (Go's `len`), so `’` counts as three.
+    let widths: Vec<i64> = words.iter().map(|w| w.len() as i64).collect();
     let limit = limit as i64;
     let penalty: i64 = 100_000;
     // length(i, j): width of words i..=j joined by single spaces.

@@ -12,7 +12,9 @@ use super::specs::{
     DELETE_HELP, LIST_HELP, READ_HELP, WRITE_HELP, delete_flags, list_flags, read_flags,
     write_flags,
 };
-use super::{Parsed, Ui, not_enough_arguments, parse, parse_with, sanitize_path, too_many_arguments};
+use super::{
+    Parsed, Ui, not_enough_arguments, parse, parse_with, sanitize_path, too_many_arguments,
+};
 use crate::flags::Flags;
 
 pub(crate) fn read(args: &[String]) -> i32 {

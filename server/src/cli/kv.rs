@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 
 use super::generic::{delete_output, field_flag, output_list_result, write_output};
 use super::kvargs::parse_args_data;
-use super::secret::{Secret, logical, logical_write};
+use super::secret::{Secret, WriteFailure, logical, logical_write};
 use super::specs::*;
 use super::{
     Client, ClientError, Parsed, Ui, group_help, not_enough_arguments, parse, sanitize_path,
@@ -87,7 +87,13 @@ enum PathStyle {
 
 /// The preflight and path joining every `kv` command starts with. On failure the error is
 /// printed and the exit code (2) returned.
-fn resolve(client: &Client, ui: &Ui, flags: &Flags, arg: &str, style: PathStyle) -> Result<KvTarget, i32> {
+fn resolve(
+    client: &Client,
+    ui: &Ui,
+    flags: &Flags,
+    arg: &str,
+    style: PathStyle,
+) -> Result<KvTarget, i32> {
     let mount_flag = flags.string("mount");
     let mut partial_path = match style {
         PathStyle::TrimLeadingSlash => arg.strip_prefix('/').unwrap_or(arg).to_string(),
@@ -150,7 +156,10 @@ fn add_prefix_to_kv_path(path: &str, mount_path: &str, prefix: &str) -> String {
         return go_path_join(&[mount_path, prefix]);
     }
     let mut mount_path = mount_path.to_string();
-    let mut suffix = path.strip_prefix(mount_path.as_str()).unwrap_or(path).to_string();
+    let mut suffix = path
+        .strip_prefix(mount_path.as_str())
+        .unwrap_or(path)
+        .to_string();
     while suffix == path {
         let Some((_, rest)) = mount_path.split_once('/') else {
             break;
@@ -414,7 +423,7 @@ fn print_written_secret(ui: &Ui, full_path: &str, secret: &Secret) -> i32 {
 
 /// Re-wraps a `logical_write` outcome that is not a secret so `write_output` can print it.
 fn other_result(
-    outcome: Result<Option<Secret>, (ClientError, Option<Secret>)>,
+    outcome: Result<Option<Secret>, WriteFailure>,
 ) -> Result<super::Response, ClientError> {
     match outcome {
         Ok(_) => Ok(super::Response {
@@ -490,7 +499,7 @@ fn patch(args: &[String]) -> i32 {
 
 enum PatchOutcome {
     Done(i32),
-    Secret(Secret),
+    Secret(Box<Secret>),
 }
 
 struct Patcher<'a> {
@@ -508,7 +517,8 @@ impl Patcher<'_> {
         if self.flags.int("cas") > 0 {
             options.insert("cas".to_string(), Value::from(self.flags.int("cas")));
         }
-        let body = json!({"data": Value::Object(new_data.clone()), "options": Value::Object(options)});
+        let body =
+            json!({"data": Value::Object(new_data.clone()), "options": Value::Object(options)});
         let outcome = logical_write(self.client.merge_patch(self.path, &body));
         match outcome {
             Err((error, _)) if fallback && error.status() == Some(405) => {
@@ -525,7 +535,7 @@ impl Patcher<'_> {
         }
     }
 
-    fn finish(&self, outcome: Result<Option<Secret>, (ClientError, Option<Secret>)>) -> PatchOutcome {
+    fn finish(&self, outcome: Result<Option<Secret>, WriteFailure>) -> PatchOutcome {
         match outcome {
             Err((error, _)) => {
                 self.ui
@@ -544,7 +554,7 @@ impl Patcher<'_> {
                 if !field.is_empty() {
                     return PatchOutcome::Done(self.ui.print_raw_field(&secret, field));
                 }
-                PatchOutcome::Secret(secret)
+                PatchOutcome::Secret(Box::new(secret))
             }
         }
     }
@@ -580,12 +590,11 @@ impl Patcher<'_> {
     }
 }
 
+/// The metadata and the data of one KV v2 version.
+type VersionParts = (Map<String, Value>, Map<String, Value>);
+
 /// The metadata and data of a KV v2 read, with Vault's errors for a missing or odd shape.
-fn current_version(
-    secret: &Secret,
-    path: &str,
-    what: &str,
-) -> Result<(Map<String, Value>, Map<String, Value>), String> {
+fn current_version(secret: &Secret, path: &str, what: &str) -> Result<VersionParts, String> {
     let metadata = metadata_of(secret, path, what)?;
     let data = match secret.data_field("data") {
         None | Some(Value::Null) => {
@@ -894,7 +903,11 @@ fn metadata_get(args: &[String]) -> i32 {
     if secret.wrap_info.is_some() || format_flag(&flags) != "table" {
         return ui.output_secret(&secret);
     }
-    let versions = match secret.data.as_mut().and_then(|data| data.remove("versions")) {
+    let versions = match secret
+        .data
+        .as_mut()
+        .and_then(|data| data.remove("versions"))
+    {
         Some(Value::Object(versions)) => versions,
         _ => {
             ui.error(&format!("No value found at {full_path}"));
@@ -1063,10 +1076,19 @@ mod tests {
             ("secret", "secret/", "data", "secret/data"),
             ("secret/", "secret/", "metadata", "secret/metadata"),
             ("secret/a/b", "secret/", "metadata", "secret/metadata/a/b"),
-            ("kv/nested/mount/x", "kv/nested/mount/", "data", "kv/nested/mount/data/x"),
+            (
+                "kv/nested/mount/x",
+                "kv/nested/mount/",
+                "data",
+                "kv/nested/mount/data/x",
+            ),
         ];
         for (path, mount, prefix, expected) in cases {
-            assert_eq!(add_prefix_to_kv_path(path, mount, prefix), expected, "{path}");
+            assert_eq!(
+                add_prefix_to_kv_path(path, mount, prefix),
+                expected,
+                "{path}"
+            );
         }
     }
 
@@ -1083,11 +1105,18 @@ mod tests {
     fn headers_match_bao() {
         // `bao kv get secret/foo` with data {"foo":"bar"}: the path header is as long as the
         // path, the map headers as wide as their table.
-        assert_eq!(pad_equal_signs("Secret Path", "secret/data/foo".len()), "== Secret Path ==");
+        assert_eq!(
+            pad_equal_signs("Secret Path", "secret/data/foo".len()),
+            "= Secret Path ="
+        );
         let metadata: Map<String, Value> = serde_json::from_value(json!({
             "created_time": "", "custom_metadata": null, "deletion_time": "",
-            "destroyed": false, "version": 1})).unwrap();
-        assert_eq!(header_for_map("Metadata", &metadata), "======= Metadata =======");
+            "destroyed": false, "version": 1}))
+        .unwrap();
+        assert_eq!(
+            header_for_map("Metadata", &metadata),
+            "======= Metadata ======="
+        );
         let data: Map<String, Value> = serde_json::from_value(json!({"foo": "bar"})).unwrap();
         assert_eq!(header_for_map("Data", &data), "=== Data ===");
     }

@@ -136,7 +136,10 @@ pub fn go_open_error(path: &str, error: &std::io::Error) -> String {
 }
 
 /// `parseArgsData`: the `K=V` arguments as a JSON object.
-pub fn parse_args_data(stdin: &mut dyn Read, args: &[String]) -> Result<Map<String, Value>, String> {
+pub fn parse_args_data(
+    stdin: &mut dyn Read,
+    args: &[String],
+) -> Result<Map<String, Value>, String> {
     let mut builder = KvArgs::new(stdin);
     builder.add(args)?;
     Ok(builder.into_map())
@@ -214,15 +217,35 @@ mod tests {
     #[test]
     fn kv_pairs_parse_like_vault() {
         let cases: &[(&[&str], &str, Value)] = &[
-            (&["a=1", "b=two words"], "", serde_json::json!({"a":"1","b":"two words"})),
+            (
+                &["a=1", "b=two words"],
+                "",
+                serde_json::json!({"a":"1","b":"two words"}),
+            ),
             (&["a=b=c"], "", serde_json::json!({"a":"b=c"})),
             (&["a="], "", serde_json::json!({"a":""})),
             (&["=x"], "", serde_json::json!({"":"x"})),
-            (&["a=1", "a=2", "a=3"], "", serde_json::json!({"a":["1","2","3"]})),
+            (
+                &["a=1", "a=2", "a=3"],
+                "",
+                serde_json::json!({"a":["1","2","3"]}),
+            ),
             (&["a=\\@literal"], "", serde_json::json!({"a":"@literal"})),
-            (&["a=-"], "from stdin\n", serde_json::json!({"a":"from stdin\n"})),
-            (&["-"], "{\"x\": 1, \"y\": {\"z\": true}}", serde_json::json!({"x":1,"y":{"z":true}})),
-            (&["-", "x=2"], "{\"x\": 1}", serde_json::json!({"x":[1,"2"]})),
+            (
+                &["a=-"],
+                "from stdin\n",
+                serde_json::json!({"a":"from stdin\n"}),
+            ),
+            (
+                &["-"],
+                "{\"x\": 1, \"y\": {\"z\": true}}",
+                serde_json::json!({"x":1,"y":{"z":true}}),
+            ),
+            (
+                &["-", "x=2"],
+                "{\"x\": 1}",
+                serde_json::json!({"x":[1,"2"]}),
+            ),
             (&[""], "", serde_json::json!({})),
         ];
         for (input, stdin, expected) in cases {
@@ -234,8 +257,16 @@ mod tests {
     fn kv_errors_read_like_vault() {
         // Captured from bao: `bao write secret/x foo` and friends.
         let cases: &[(&[&str], &str, &str)] = &[
-            (&["foo"], "", "invalid key/value pair \"foo\": format must be key=value"),
-            (&["a=-", "b=-"], "x", "invalid key/value pair \"b=-\": stdin already consumed"),
+            (
+                &["foo"],
+                "",
+                "invalid key/value pair \"foo\": format must be key=value",
+            ),
+            (
+                &["a=-", "b=-"],
+                "x",
+                "invalid key/value pair \"b=-\": stdin already consumed",
+            ),
             (
                 &["a=@/nonexistent/file"],
                 "",
@@ -248,7 +279,11 @@ mod tests {
             ),
         ];
         for (input, stdin, expected) in cases {
-            assert_eq!(check(input, stdin).unwrap_err(), *expected, "input {input:?}");
+            assert_eq!(
+                check(input, stdin).unwrap_err(),
+                *expected,
+                "input {input:?}"
+            );
         }
     }
 
@@ -282,7 +317,8 @@ mod tests {
             ]
         );
         let mut empty = "".as_bytes();
-        let lists = parse_args_data_string_lists(&mut empty, &args(&["v=1", "v=2", "w=x"])).unwrap();
+        let lists =
+            parse_args_data_string_lists(&mut empty, &args(&["v=1", "v=2", "w=x"])).unwrap();
         assert_eq!(
             lists,
             vec![

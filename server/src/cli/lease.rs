@@ -107,7 +107,11 @@ fn revoke(args: &[String]) -> i32 {
         [id] => id.trim().to_string(),
         more => return too_many_arguments(&ui, "1", more.len()),
     };
-    let (force, prefix, sync) = (flags.bool("force"), flags.bool("prefix"), flags.bool("sync"));
+    let (force, prefix, sync) = (
+        flags.bool("force"),
+        flags.bool("prefix"),
+        flags.bool("sync"),
+    );
     if force && !prefix {
         ui.error("Specifying -force requires also specifying -prefix");
         return 1;
@@ -124,7 +128,10 @@ fn revoke(args: &[String]) -> i32 {
     let result = if force {
         client.request("PUT", &format!("sys/leases/revoke-force/{id}"), None)
     } else if prefix {
-        client.put(&format!("sys/leases/revoke-prefix/{id}"), &json!({"sync": sync}))
+        client.put(
+            &format!("sys/leases/revoke-prefix/{id}"),
+            &json!({"sync": sync}),
+        )
     } else {
         client.put(&format!("sys/leases/revoke/{id}"), &json!({"sync": sync}))
     };

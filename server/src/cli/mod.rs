@@ -14,8 +14,8 @@ mod auth;
 pub mod client;
 pub mod format;
 mod generic;
-pub mod kvargs;
 mod kv;
+pub mod kvargs;
 mod lease;
 mod operator;
 mod policy;
@@ -421,6 +421,8 @@ fn warn_trailing_flags(ui: &Ui, args: &[String]) {
 /// A command's help: its text, a blank line, then its flags.
 pub fn command_help(help: &str, set: &FlagSet) -> String {
     format!("{}\n\n{}", help.trim(), set.help())
+        .trim_end()
+        .to_string()
 }
 
 /// Builds the API client from parsed HTTP flags; on failure prints the error.

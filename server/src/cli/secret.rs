@@ -11,7 +11,9 @@ use std::io::{IsTerminal, Write};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::format::{HOPE_DELIM, go_quoted_list, human_duration, table_output, wrap_at_length_with_padding};
+use super::format::{
+    HOPE_DELIM, go_quoted_list, human_duration, table_output, wrap_at_length_with_padding,
+};
 use super::{ClientError, Response, Ui};
 
 /// Vault's `api.Secret`, decoded as the Go client does (missing fields are zero values) and
@@ -135,15 +137,18 @@ pub fn logical(result: Result<Response, ClientError>) -> Result<Option<Secret>, 
     }
 }
 
+/// A failed write: the error, and the secret a 404 body still carried.
+pub type WriteFailure = (ClientError, Option<Box<Secret>>);
+
 /// The outcome of a write or delete as Go's `Logical().Write` sees it: a 404 with data or
 /// warnings returns both the secret and the error; any other error returns no secret.
 pub fn logical_write(
     result: Result<Response, ClientError>,
-) -> Result<Option<Secret>, (ClientError, Option<Secret>)> {
+) -> Result<Option<Secret>, WriteFailure> {
     match result {
         Ok(response) => Secret::parse(&response).map_err(|error| (error, None)),
         Err(error) => {
-            let secret = secret_of_404(&error);
+            let secret = secret_of_404(&error).map(Box::new);
             Err((error, secret))
         }
     }
@@ -552,9 +557,11 @@ policies             [\"root\"]",
 
     #[test]
     fn json_keeps_go_field_order_and_omits_absent_auth() {
-        let parsed = secret(serde_json::json!({"request_id":"r","lease_id":"","renewable":false,
+        let parsed = secret(
+            serde_json::json!({"request_id":"r","lease_id":"","renewable":false,
             "lease_duration":0,"data":{"b":1,"a":"<x>"},"wrap_info":null,"warnings":null,
-            "mount_type":"kv"}));
+            "mount_type":"kv"}),
+        );
         assert_eq!(
             super::super::format::go_json(&parsed),
             "{\n  \"request_id\": \"r\",\n  \"lease_id\": \"\",\n  \"lease_duration\": 0,\n  \"renewable\": false,\n  \"data\": {\n    \"a\": \"\\u003cx\\u003e\",\n    \"b\": 1\n  },\n  \"warnings\": null\n}"
@@ -564,18 +571,21 @@ policies             [\"root\"]",
     #[test]
     fn list_table_sorts_keys() {
         let keys = vec![Value::from("b/"), Value::from("a")];
-        assert_eq!(
-            list_table(&keys).unwrap().unwrap(),
-            "Keys\n----\na\nb/"
-        );
+        assert_eq!(list_table(&keys).unwrap().unwrap(), "Keys\n----\na\nb/");
     }
 
     #[test]
     fn raw_field_follows_vault() {
         let kv1 = secret(serde_json::json!({"lease_duration":2764800,"data":{"foo":"bar"}}));
         assert_eq!(raw_field(&kv1, "foo"), Some(Value::from("bar")));
-        assert_eq!(raw_field(&kv1, "refresh_interval"), Some(Value::from(2764800)));
-        assert_eq!(raw_field(&kv1, "data"), Some(serde_json::json!({"foo":"bar"})));
+        assert_eq!(
+            raw_field(&kv1, "refresh_interval"),
+            Some(Value::from(2764800))
+        );
+        assert_eq!(
+            raw_field(&kv1, "data"),
+            Some(serde_json::json!({"foo":"bar"}))
+        );
         assert_eq!(raw_field(&kv1, "missing"), None);
         let auth = secret(serde_json::json!({"auth":{"client_token":"t","policies":["a"]}}));
         assert_eq!(raw_field(&auth, "token"), Some(Value::from("t")));

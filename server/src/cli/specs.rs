@@ -408,7 +408,11 @@ pub(crate) const KV_METADATA_DELETE_HELP: &str = "\nUsage: vault kv metadata del
 pub(crate) fn lease_renew_flags() -> FlagSet {
     output_options(http_flags("lease renew"), false, true, false)
         .section("Command Options")
-        .duration("increment", 0, "Request a specific increment in seconds. Vault is not required to honor this request.")
+        .duration(
+            "increment",
+            0,
+            "Request a specific increment in seconds. Vault is not required to honor this request.",
+        )
 }
 
 pub(crate) const LEASE_RENEW_HELP: &str = "\nUsage: vault lease renew [options] ID\n\n  Renews the lease on a secret, extending the time that it can be used before\n  it is revoked by Vault.\n\n  Every secret in Vault has a lease associated with it. If the owner of the\n  secret wants to use it longer than the lease, then it must be renewed.\n  Renewing the lease does not change the contents of the secret. The ID is the\n  full path lease ID.\n\n  Renew a secret:\n\n      $ vault lease renew database/creds/readonly/2f6a614c...\n\n  Lease renewal will fail if the secret is not renewable, the secret has already\n  been revoked, or if the secret has already reached its maximum TTL.\n\n  For a full list of examples, please see the documentation.\n\n";
@@ -445,4 +449,3 @@ pub(crate) const POLICY_GROUP_HELP: &str = "Usage: vault policy <subcommand> [op
 pub(crate) const SECRETS_GROUP_HELP: &str = "Usage: vault secrets <subcommand> [options] [args]\n\n  This command groups subcommands for interacting with Vault's secrets engines.\n  Each secret engine behaves differently. Please see the documentation for\n  more information.\n\n  List all enabled secrets engines:\n\n      $ vault secrets list\n\n  Enable a new secrets engine:\n\n      $ vault secrets enable database\n\n  Please see the individual subcommand help for detailed usage information.\n\nSubcommands:\n    disable    Disable a secret engine\n    enable     Enable a secrets engine\n    list       List enabled secrets engines\n    move       Move a secrets engine to a new path\n    tune       Tune a secrets engine configuration";
 
 pub(crate) const TOKEN_GROUP_HELP: &str = "Usage: vault token <subcommand> [options] [args]\n\n  This command groups subcommands for interacting with tokens. Users can\n  create, lookup, renew, and revoke tokens.\n\n  Create a new token:\n\n      $ vault token create\n\n  Revoke a token:\n\n      $ vault token revoke 96ddf4bc-d217-f3ba-f9bd-017055595017\n\n  Renew a token:\n\n      $ vault token renew 96ddf4bc-d217-f3ba-f9bd-017055595017\n\n  Please see the individual subcommand help for detailed usage information.\n\nSubcommands:\n    capabilities    Print capabilities of a token on a path\n    create          Create a new token\n    lookup          Display information about a token\n    renew           Renew a token lease\n    revoke          Revoke a token and its children";
-

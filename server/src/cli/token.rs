@@ -216,7 +216,8 @@ fn auth_from_lookup(secret: &Secret) -> Result<Secret, String> {
         Some(_) => Err("token found but in the wrong format".to_string()),
     };
     let id = string("id").map_err(|e| format!("error accessing token ID: {e}"))?;
-    let accessor = string("accessor").map_err(|e| format!("error accessing token accessor: {e}"))?;
+    let accessor =
+        string("accessor").map_err(|e| format!("error accessing token accessor: {e}"))?;
     let list = |key: &str| -> Result<Option<Vec<String>>, String> {
         match secret.data_field(key) {
             None | Some(Value::Null) => Ok(None),
@@ -268,7 +269,8 @@ fn auth_from_lookup(secret: &Secret) -> Result<Secret, String> {
         None | Some(Value::Null) => 0,
         Some(Value::Number(n)) => n.as_i64().unwrap_or(0),
         Some(Value::String(text)) => crate::config::parse_duration_seconds(text)
-            .map_err(|e| format!("error converting token TTL: {e}"))? as i64,
+            .map_err(|e| format!("error converting token TTL: {e}"))?
+            as i64,
         Some(_) => return Err("error converting token TTL: could not parse".to_string()),
     };
     let renewable = match secret.data_field("renewable") {
@@ -386,13 +388,19 @@ fn create_body(flags: &Flags) -> Value {
         body.insert("id".into(), Value::from(flags.string("id")));
     }
     if !flags.strings("policy").is_empty() {
-        body.insert("policies".into(), Value::from(flags.strings("policy").to_vec()));
+        body.insert(
+            "policies".into(),
+            Value::from(flags.strings("policy").to_vec()),
+        );
     }
     if !flags.map("metadata").is_empty() {
         body.insert("meta".into(), json!(flags.map("metadata")));
     }
     body.insert("ttl".into(), Value::from(duration("ttl")));
-    body.insert("explicit_max_ttl".into(), Value::from(duration("explicit-max-ttl")));
+    body.insert(
+        "explicit_max_ttl".into(),
+        Value::from(duration("explicit-max-ttl")),
+    );
     body.insert("period".into(), Value::from(duration("period")));
     if flags.bool("orphan") {
         body.insert("no_parent".into(), Value::Bool(true));
@@ -400,11 +408,17 @@ fn create_body(flags: &Flags) -> Value {
     if flags.bool("no-default-policy") {
         body.insert("no_default_policy".into(), Value::Bool(true));
     }
-    body.insert("display_name".into(), Value::from(flags.string("display-name")));
+    body.insert(
+        "display_name".into(),
+        Value::from(flags.string("display-name")),
+    );
     body.insert("num_uses".into(), Value::from(flags.int("use-limit")));
     body.insert("renewable".into(), Value::Bool(renewable));
     body.insert("type".into(), Value::from(flags.string("type")));
-    body.insert("entity_alias".into(), Value::from(flags.string("entity-alias")));
+    body.insert(
+        "entity_alias".into(),
+        Value::from(flags.string("entity-alias")),
+    );
     Value::Object(body)
 }
 
@@ -439,14 +453,21 @@ fn lookup(args: &[String]) -> i32 {
     if args.len() > 1 {
         return too_many_arguments(&ui, "0-1", args.len());
     }
-    let token = args.first().map(|t| t.trim().to_string()).unwrap_or_default();
+    let token = args
+        .first()
+        .map(|t| t.trim().to_string())
+        .unwrap_or_default();
     let Some(client) = super::client(&flags, &ui) else {
         return 2;
     };
     let result = if token.is_empty() {
         client.get("auth/token/lookup-self")
     } else if accessor {
-        client.request("POST", "auth/token/lookup-accessor", Some(&json!({"accessor": token})))
+        client.request(
+            "POST",
+            "auth/token/lookup-accessor",
+            Some(&json!({"accessor": token})),
+        )
     } else {
         client.request("POST", "auth/token/lookup", Some(&json!({"token": token})))
     };
@@ -479,7 +500,10 @@ fn renew(args: &[String]) -> i32 {
         let body = json!({"accessor": token, "increment": increment});
         client.request("POST", "auth/token/renew-accessor", Some(&body))
     } else {
-        client.put("auth/token/renew", &json!({"token": token, "increment": increment}))
+        client.put(
+            "auth/token/renew",
+            &json!({"token": token, "increment": increment}),
+        )
     };
     match secret_of(result) {
         Ok(secret) => output(&ui, secret),
@@ -496,8 +520,15 @@ fn revoke(args: &[String]) -> i32 {
         Err(code) => return code,
     };
     let args = flags.args();
-    let token = args.first().map(|t| t.trim().to_string()).unwrap_or_default();
-    let (accessor, this, mode) = (flags.bool("accessor"), flags.bool("self"), flags.string("mode"));
+    let token = args
+        .first()
+        .map(|t| t.trim().to_string())
+        .unwrap_or_default();
+    let (accessor, this, mode) = (
+        flags.bool("accessor"),
+        flags.bool("self"),
+        flags.string("mode"),
+    );
     if !matches!(mode, "" | "orphan" | "path") {
         ui.error(&format!("Invalid mode: {mode}"));
         return 1;
@@ -520,7 +551,9 @@ fn revoke(args: &[String]) -> i32 {
         _ if accessor && mode == "orphan" => {
             Some("Cannot use -accessor with -mode=orphan!".to_string())
         }
-        _ if accessor && mode == "path" => Some("Cannot use -accessor with -mode=path!".to_string()),
+        _ if accessor && mode == "path" => {
+            Some("Cannot use -accessor with -mode=path!".to_string())
+        }
         _ => None,
     };
     if let Some(message) = refusal {
@@ -533,9 +566,17 @@ fn revoke(args: &[String]) -> i32 {
     let result = match (accessor, this, mode) {
         (false, true, "") => client.request("PUT", "auth/token/revoke-self", None),
         (false, false, "") => client.put("auth/token/revoke", &json!({"token": token})),
-        (false, false, "orphan") => client.put("auth/token/revoke-orphan", &json!({"token": token})),
-        (false, false, _) => client.request("PUT", &format!("sys/leases/revoke-prefix/{token}"), None),
-        _ => client.request("POST", "auth/token/revoke-accessor", Some(&json!({"accessor": token}))),
+        (false, false, "orphan") => {
+            client.put("auth/token/revoke-orphan", &json!({"token": token}))
+        }
+        (false, false, _) => {
+            client.request("PUT", &format!("sys/leases/revoke-prefix/{token}"), None)
+        }
+        _ => client.request(
+            "POST",
+            "auth/token/revoke-accessor",
+            Some(&json!({"accessor": token})),
+        ),
     };
     if let Err(error) = result {
         ui.error(&format!("Error revoking token: {error}"));
@@ -597,7 +638,12 @@ fn capability_list(secret: Option<Secret>, path: &str) -> Result<Option<Vec<Stri
     };
     let strings = |value: Option<&Value>| -> Option<Vec<String>> {
         let items = value?.as_array()?;
-        Some(items.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+        Some(
+            items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
+        )
     };
     let found = strings(data.get(path)).filter(|list| !list.is_empty());
     Ok(found.or_else(|| strings(data.get("capabilities"))))
