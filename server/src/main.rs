@@ -8,6 +8,7 @@ mod expiration;
 mod flags;
 mod http;
 mod listener;
+mod mounts;
 mod router;
 mod server;
 mod sys;

@@ -1,11 +1,13 @@
-//! The router: unauthenticated `sys/` paths, the seal check, token authentication, then the
-//! mount table (longest prefix wins). A URL reaches its handler in two hops: the mount table
-//! names the backend, the backend's path table names the function.
+//! The router: unauthenticated `sys/` paths, the seal check, token authentication, the ACL,
+//! then the mount table (longest prefix wins). A URL reaches its handler in two hops: the
+//! mount table names the backend, the backend's path table names the function.
 
 use crate::core::Core;
+use crate::mounts::MountBackend;
 use crate::sys;
 use std::sync::Arc;
-use tresor_framework::{Error, ErrorKind, Operation, Reply, Request};
+use tresor_auth::TokenEntry;
+use tresor_framework::{Caller, Error, ErrorKind, Operation, Reply, Request};
 
 /// What the router needs to know about a request beyond the backend's view of it.
 pub struct Routed {
@@ -17,9 +19,18 @@ pub struct Routed {
     pub patch_content_type_error: Option<Error>,
 }
 
+/// ACL denial text (ERR-04): Vault's wrapped multi-error.
+fn acl_denied() -> Error {
+    Error::new(ErrorKind::PermissionDenied, "1 error occurred:\n\t* permission denied\n\n")
+}
+
+/// A missing, unknown or expired token: 403 with the reference server's text.
+fn token_denied() -> Error {
+    Error::new(ErrorKind::PermissionDenied, "permission denied")
+}
+
 impl Core {
-    /// Runs one request through authentication, the ACL (root-only until policies exist) and
-    /// the mount table.
+    /// Runs one request through authentication, the ACL and the mount table.
     pub async fn handle_request(self: &Arc<Self>, routed: Routed) -> Result<Reply, Error> {
         let Routed { mut request, help, patch_content_type_error } = routed;
         if let Some(sys_path) = request.path.strip_prefix("sys/")
@@ -27,12 +38,24 @@ impl Core {
         {
             request.path = sys_path.to_string();
             if help {
-                return self.help_reply(&request.path);
+                return self.help_reply(&MountBackend::System, &request.path);
             }
             return self.sys_paths().handle(self.clone(), request).await.map_err(raw_endpoint_error);
         }
         if let Some(error) = patch_content_type_error {
             return Err(error);
+        }
+        if let Some(sys_path) = request.path.strip_prefix("sys/")
+            && sys::is_token_optional(sys_path)
+        {
+            self.require_unsealed()?;
+            let token = match request.client_token.as_deref() {
+                Some(token) => self.tokens().lookup(token).await?,
+                None => None,
+            };
+            request.path = sys_path.to_string();
+            request.caller = token.as_ref().map(|token| caller_of(token, false));
+            return self.sys_paths().handle(self.clone(), request).await;
         }
         // Sealing a sealed node is a no-op that needs no token (the reference answers 204).
         if request.path.trim_end_matches('/') == "sys/seal" && request.operation == Operation::Update && self.is_sealed() {
@@ -40,20 +63,70 @@ impl Core {
         }
         self.require_unsealed()?;
         let token = self.authenticate(&request).await?;
-        let Some(sys_path) = request.path.strip_prefix("sys/").map(str::to_string) else {
-            return Err(Error::new(ErrorKind::UnsupportedPath, format!("no handler for route \"{}\". route entry not found.", request.path)));
-        };
-        if sys::requires_root(&sys_path) && !token.is_root() {
-            return Err(Error::permission_denied());
-        }
-        request.path = sys_path;
-        if help {
-            return self.help_reply(&request.path);
-        }
-        self.sys_paths().handle(self.clone(), request).await
+        self.route_authenticated(request, &token, help).await
     }
 
-    async fn authenticate(&self, request: &Request) -> Result<tresor_auth::TokenEntry, Error> {
+    async fn route_authenticated(self: &Arc<Self>, mut request: Request, token: &TokenEntry, help: bool) -> Result<Reply, Error> {
+        let acl = self.policies().acl(&token.policies);
+        let routes = self.routes();
+        let Some((mounted, relative_path)) = routes.route(&request.path) else {
+            // ERR-10: with a non-root token the ACL answers first.
+            if !acl.is_root() {
+                return Err(acl_denied());
+            }
+            return Err(Error::new(ErrorKind::UnsupportedPath, format!("no handler for route \"{}\". route entry not found.", request.path)));
+        };
+        let full_path = request.path.clone();
+        let relative_path = relative_path.to_string();
+        let is_write = matches!(request.operation, Operation::Update | Operation::Create);
+        if is_write && full_path.ends_with('/') && !mounted.backend.is_system() {
+            return Err(Error::invalid("cannot write to a path ending in '/'"));
+        }
+        request.path = relative_path;
+        request.mount = mounted.context(self.settings.default_lease_ttl_seconds, self.settings.max_lease_ttl_seconds);
+        request.caller = Some(caller_of(token, false));
+
+        // Vault asks the path whether a write creates or updates, for the ACL.
+        if request.operation == Operation::Update
+            && let MountBackend::Logical(backend) = &mounted.backend
+            && backend.exists(request.clone()).await? == Some(false)
+        {
+            request.operation = Operation::Create;
+        }
+        let decision = acl.check(request.operation, &full_path, &request.data);
+        if !decision.allowed {
+            return Err(acl_denied());
+        }
+        if mounted.backend.is_system() && sys::requires_sudo(&request.path) && !decision.root_privileges {
+            return Err(acl_denied());
+        }
+        request.caller = Some(caller_of(token, decision.root_privileges));
+        if help {
+            return self.help_reply(&mounted.backend, &request.path);
+        }
+        let mount = request.mount.clone();
+        let relative_path = request.path.clone();
+        let reply = match &mounted.backend {
+            MountBackend::System => self.sys_paths().handle(self.clone(), request).await?,
+            MountBackend::Logical(backend) => backend.handle_request(request).await?,
+        };
+        self.register_lease(reply, &mount, &relative_path, token).await
+    }
+
+    /// A reply whose lease carries revocation data becomes a lease with an id (LSE-07).
+    async fn register_lease(&self, mut reply: Reply, mount: &tresor_framework::MountContext, relative_path: &str, token: &TokenEntry) -> Result<Reply, Error> {
+        if let Reply::Secret(secret) = &mut reply
+            && let Some(lease) = secret.lease.as_mut()
+            && lease.internal_data.is_some()
+        {
+            lease.lease_duration_seconds = lease.lease_duration_seconds.min(mount.max_lease_ttl_seconds);
+            lease.lease_id = self.expiration().register_lease(mount, relative_path, lease, Some(&token.accessor)).await?;
+            lease.internal_data = None;
+        }
+        Ok(reply)
+    }
+
+    async fn authenticate(&self, request: &Request) -> Result<TokenEntry, Error> {
         let Some(token) = request.client_token.as_deref() else {
             return Err(token_denied());
         };
@@ -63,17 +136,28 @@ impl Core {
         }
     }
 
-    fn help_reply(&self, path: &str) -> Result<Reply, Error> {
-        match self.sys_paths().help(path) {
+    fn help_reply(&self, backend: &MountBackend, path: &str) -> Result<Reply, Error> {
+        let help = match backend {
+            MountBackend::System => self.sys_paths().help(path),
+            MountBackend::Logical(backend) => backend.help(path),
+        };
+        match help {
             Some(help) => Reply::raw(200, serde_json::json!({ "help": help, "see_also": null })),
             None => Err(Error::new(ErrorKind::UnsupportedPath, "1 error occurred:\n\t* unsupported path\n\n")),
         }
     }
 }
 
-/// A missing, unknown or expired token: 403 with the reference server's text.
-fn token_denied() -> Error {
-    Error::new(ErrorKind::PermissionDenied, "permission denied")
+fn caller_of(token: &TokenEntry, has_sudo: bool) -> Caller {
+    Caller {
+        accessor: token.accessor.clone(),
+        policies: token.policies.clone(),
+        is_root: token.is_root(),
+        has_sudo: has_sudo || token.is_root(),
+        token_hash: String::new(),
+        display_name: token.display_name.clone(),
+        entity_id: String::new(),
+    }
 }
 
 /// Raw `sys/` endpoints answer a wrong method with 405 and an empty `errors` array.

@@ -45,7 +45,7 @@ pub fn run(args: &[String]) -> i32 {
             return 1;
         }
     };
-    let dev = flags.dev.then_some(DevOptions { root_token_id: flags.dev_root_token_id.clone(), store_token: !flags.dev_no_store_token });
+    let dev = flags.dev.then_some(DevOptions { root_token_id: flags.dev_root_token_id.clone(), store_token: !flags.dev_no_store_token, kv_version: if flags.dev_kv_v1 { "1" } else { "2" } });
     match runtime.block_on(serve(server_config, dev)) {
         Ok(()) => 0,
         Err(message) => {
@@ -58,6 +58,7 @@ pub fn run(args: &[String]) -> i32 {
 struct DevOptions {
     root_token_id: Option<String>,
     store_token: bool,
+    kv_version: &'static str,
 }
 
 fn display_paths(paths: &[PathBuf]) -> String {
@@ -106,6 +107,8 @@ async fn serve(server_config: ServerConfig, dev: Option<DevOptions>) -> Result<(
         api_addr,
         cluster_addr,
         cluster_name: server_config.cluster_name.clone(),
+        default_lease_ttl_seconds: nonzero_or(server_config.default_lease_ttl_seconds, crate::mounts::SYSTEM_DEFAULT_LEASE_TTL_SECONDS),
+        max_lease_ttl_seconds: nonzero_or(server_config.max_lease_ttl_seconds, crate::mounts::SYSTEM_MAX_LEASE_TTL_SECONDS),
         storage_type: "raft",
     };
     let core = Core::new(settings, raft.clone(), Arc::new(ShamirSeal));
@@ -135,6 +138,11 @@ async fn serve(server_config: ServerConfig, dev: Option<DevOptions>) -> Result<(
     }
     drop(dev_directory);
     Ok(())
+}
+
+/// Zero in the configuration means "Vault's default".
+fn nonzero_or(value: u64, default: u64) -> u64 {
+    if value == 0 { default } else { value }
 }
 
 fn default_api_addr(listener: &ListenerConfig) -> String {
@@ -169,7 +177,7 @@ fn persisted_node_name(storage_path: &Path) -> Result<String, String> {
 
 /// DEV-01/02: initialise with one share, unseal, print the banner scripts grep.
 async fn start_dev(core: &Arc<Core>, listener: &ListenerConfig, dev: DevOptions) -> Result<(), String> {
-    let outcome = core.initialize_dev(dev.root_token_id).await.map_err(|error| format!("Error initializing dev mode: {error}"))?;
+    let outcome = core.initialize_dev(dev.root_token_id, dev.kv_version).await.map_err(|error| format!("Error initializing dev mode: {error}"))?;
     let unseal_key = outcome.keys_base64.first().map(|key| key.as_str()).unwrap_or("");
     if dev.store_token
         && let Some(home) = std::env::var_os("HOME")

@@ -8,6 +8,7 @@
 //! atomic [`tresor_storage::Storage::batch`], under the key's stripe lock, so concurrent
 //! check-and-set writers never lose an update and version numbers stay contiguous.
 
+mod cubbyhole;
 mod error;
 mod input;
 pub mod limits;
@@ -25,6 +26,7 @@ mod upgrade;
 #[cfg(test)]
 mod testing;
 
+pub use cubbyhole::{cubbyhole_backend, destroy_cubbyhole};
 pub use error::KvError;
 pub use upgrade::upgrade_v1_to_v2;
 

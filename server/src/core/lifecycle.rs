@@ -154,6 +154,7 @@ impl Core {
             }
             Err(error) => {
                 // Fail closed: a node that cannot load its state stays sealed.
+                self.clear_unsealed_state().await;
                 self.barrier.seal();
                 Err(error)
             }
@@ -165,7 +166,18 @@ impl Core {
             return Err(Error::internal("cluster information is missing"));
         };
         let cluster: ClusterInfo = serde_json::from_slice(&encoded).map_err(|_| Error::internal("corrupt cluster information"))?;
+        self.policies.load().await?;
+        self.load_mounts().await?;
+        self.expiration.start().await?;
         Ok(UnsealedState { cluster, active_since: time::OffsetDateTime::now_utc() })
+    }
+
+    /// Drops everything loaded at unseal.
+    async fn clear_unsealed_state(&self) {
+        self.expiration.stop().await;
+        self.clear_mounts();
+        self.policies.clear();
+        self.tokens.clear_cache();
     }
 
     pub async fn reset_unseal_progress(&self) {
@@ -185,20 +197,23 @@ impl Core {
         if let Err(error) = self.barrier.persist_encryptions().await {
             tracing::warn!(%error, "could not persist the encryption count before sealing");
         }
+        self.clear_unsealed_state().await;
         self.barrier.seal();
-        self.tokens.clear_cache();
         self.unseal_progress.lock().await.reset();
         *self.rekey.lock().await = None;
         tracing::info!("vault sealed");
         Ok(())
     }
 
-    /// Dev mode: init with one share and unseal with it.
-    pub async fn initialize_dev(&self, root_token_id: Option<String>) -> Result<InitOutcome, Error> {
+    /// Dev mode: init with one share, unseal with it, mount KV at `secret/` (DEV-01).
+    pub async fn initialize_dev(&self, root_token_id: Option<String>, kv_version: &str) -> Result<InitOutcome, Error> {
         let outcome = self.initialize(InitRequest { secret_shares: 1, secret_threshold: 1, root_token_id }).await?;
         let share_text = outcome.keys_base64.first().ok_or_else(|| Error::internal("init returned no key"))?;
         let share = shamir::parse_key_share(share_text).map_err(seal_error)?;
         self.submit_unseal_share(share).await?;
+        let mut secret = crate::mounts::MountEntry::new(crate::mounts::MountTableKind::Secrets, "secret/", "kv", "key/value secret storage");
+        secret.options = Some([("version".to_string(), kv_version.to_string())].into_iter().collect());
+        self.mount(secret).await?;
         Ok(outcome)
     }
 

@@ -5,12 +5,16 @@
 //! every authenticated request checks that first (503 `Vault is sealed` otherwise).
 
 mod lifecycle;
+mod mounts;
+mod policies;
 mod version;
 
 pub use lifecycle::{InitRequest, seal_error};
+pub use policies::PolicyStore;
 pub use version::{BUILD_DATE, VERSION};
 
 use crate::expiration::{ExpirationManager, LeaseBackends};
+use crate::mounts::{MountBackend, RouteTable};
 use std::sync::{Arc, RwLock, Weak};
 use tresor_framework::{Backend, MountContext};
 use time::OffsetDateTime;
@@ -26,6 +30,7 @@ pub const BARRIER_UNSEAL_KEYS_PATH: &str = "core/hsm/barrier-unseal-keys";
 pub const CLUSTER_INFO_PATH: &str = "core/cluster/local/info";
 pub const TOKEN_STORE_PREFIX: &str = "sys/token/";
 pub const EXPIRATION_PREFIX: &str = "sys/expire/";
+pub const POLICY_PREFIX: &str = "sys/policy/";
 
 /// Settings the core needs from the server configuration.
 #[derive(Debug, Clone)]
@@ -33,6 +38,9 @@ pub struct CoreSettings {
     pub api_addr: String,
     pub cluster_addr: String,
     pub cluster_name: Option<String>,
+    /// System TTLs for mounts that set none (config `default_lease_ttl`, `max_lease_ttl`).
+    pub default_lease_ttl_seconds: u64,
+    pub max_lease_ttl_seconds: u64,
     pub storage_type: &'static str,
 }
 
@@ -57,6 +65,11 @@ pub struct Core {
     unsealed: RwLock<Option<UnsealedState>>,
     sys_paths: PathTable<Core>,
     expiration: Arc<ExpirationManager>,
+    routes: RwLock<Arc<RouteTable>>,
+    /// Serialises changes of the mount tables.
+    mount_change: tokio::sync::Mutex<()>,
+    policies: PolicyStore,
+    token_backend: Arc<dyn Backend>,
 }
 
 /// What exists only while unsealed.
@@ -72,6 +85,7 @@ impl Core {
         let barrier = Arc::new(Barrier::new(physical.clone()));
         let tokens = TokenStore::new(StorageView::new(barrier.clone(), TOKEN_STORE_PREFIX));
         let expiration_storage = StorageView::new(barrier.clone(), EXPIRATION_PREFIX);
+        let policies = PolicyStore::new(StorageView::new(barrier.clone(), POLICY_PREFIX));
         Arc::new_cyclic(|weak_core| Core {
             settings,
             raft,
@@ -85,11 +99,25 @@ impl Core {
             unsealed: RwLock::new(None),
             sys_paths: crate::sys::path_table(),
             expiration: ExpirationManager::new(expiration_storage, Arc::new(CoreLeaseBackends(weak_core.clone()))),
+            routes: RwLock::new(Arc::new(RouteTable::default())),
+            mount_change: tokio::sync::Mutex::new(()),
+            policies,
+            token_backend: token_backend_placeholder(),
         })
     }
 
     pub fn expiration(&self) -> &ExpirationManager {
         &self.expiration
+    }
+
+    pub fn policies(&self) -> &PolicyStore {
+        &self.policies
+    }
+
+    /// The token behind an accessor (arrives with the token auth method).
+    pub async fn token_by_accessor(&self, accessor: &str) -> Result<Option<tresor_auth::TokenEntry>, Error> {
+        let _ = accessor;
+        Ok(None)
     }
 
     pub fn sys_paths(&self) -> &PathTable<Core> {
@@ -143,13 +171,32 @@ struct CoreLeaseBackends(Weak<Core>);
 #[async_trait::async_trait]
 impl LeaseBackends for CoreLeaseBackends {
     fn backend_for(&self, mount_path: &str) -> Option<(Arc<dyn Backend>, MountContext)> {
-        let _core = self.0.upgrade()?;
-        let _ = mount_path;
-        None
+        let core = self.0.upgrade()?;
+        let (mounted, _) = core.routes().route(mount_path)?;
+        let context = mounted.context(core.settings.default_lease_ttl_seconds, core.settings.max_lease_ttl_seconds);
+        match &mounted.backend {
+            MountBackend::Logical(backend) => Some((backend.clone(), context)),
+            MountBackend::System => None,
+        }
     }
 
     async fn revoke_token(&self, token_hash: &str) -> Result<(), Error> {
         let _ = (self.0.upgrade(), token_hash);
         Ok(())
     }
+}
+
+/// Until the token auth method lands, `auth/token/` answers every path as unsupported.
+fn token_backend_placeholder() -> Arc<dyn Backend> {
+    struct Placeholder;
+    #[async_trait::async_trait]
+    impl Backend for Placeholder {
+        async fn handle_request(&self, _request: tresor_framework::Request) -> Result<tresor_framework::Reply, Error> {
+            Err(Error::new(tresor_framework::ErrorKind::UnsupportedPath, "1 error occurred:\n\t* unsupported path\n\n"))
+        }
+        fn help(&self, _path: &str) -> Option<&'static str> {
+            None
+        }
+    }
+    Arc::new(Placeholder)
 }

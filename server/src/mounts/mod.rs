@@ -8,7 +8,7 @@
 mod entry;
 mod factory;
 
-pub use entry::{MountConfig, MountEntry, MountTableKind};
+pub use entry::{MountEntry, MountTableKind};
 pub use factory::create_backend;
 
 use std::sync::Arc;

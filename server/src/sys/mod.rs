@@ -3,9 +3,13 @@
 
 mod path_health;
 mod path_init;
+mod path_capabilities;
 mod path_keyring;
+mod path_mounts;
+mod path_policy;
 mod path_rekey;
 mod path_seal;
+mod path_ui;
 
 use crate::core::Core;
 use tresor_framework::{Path, PathTable};
@@ -17,6 +21,10 @@ pub fn path_table() -> PathTable<Core> {
     paths.extend(path_health::paths());
     paths.extend(path_keyring::paths());
     paths.extend(path_rekey::paths());
+    paths.extend(path_mounts::paths());
+    paths.extend(path_policy::paths());
+    paths.extend(path_capabilities::paths());
+    paths.extend(path_ui::paths());
     PathTable::new(paths)
 }
 
@@ -25,17 +33,50 @@ pub fn path_table() -> PathTable<Core> {
 /// envelope, and a wrong method is 405 with an empty `errors` array.
 const UNAUTHENTICATED_PATHS: &[&str] = &["init", "seal-status", "unseal", "health", "leader", "rekey/init", "rekey/update"];
 
+/// Served without a token but reading it when present (UI-01, WRP-04); not raw endpoints.
+const TOKEN_OPTIONAL_PREFIXES: &[&str] = &["internal/ui/mounts", "wrapping/lookup"];
+
 /// Whether `path` (relative to `sys/`) is served without a token.
 pub fn is_unauthenticated(path: &str) -> bool {
     let path = path.trim_end_matches('/');
     UNAUTHENTICATED_PATHS.contains(&path)
 }
 
-/// Paths whose handlers need a root token (Vault: `sudo`), until ACLs arrive.
-const ROOT_ONLY_PATHS: &[&str] = &["seal", "rotate", "rotate/keyring", "step-down"];
+/// Whether `path` (relative to `sys/`) is served with an optional token.
+pub fn is_token_optional(path: &str) -> bool {
+    TOKEN_OPTIONAL_PREFIXES.iter().any(|prefix| path == *prefix || path.starts_with(&format!("{prefix}/")))
+}
 
-pub fn requires_root(path: &str) -> bool {
-    ROOT_ONLY_PATHS.contains(&path.trim_end_matches('/'))
+/// `sys/` paths that need `sudo` on top of the operation's capability (Vault's system
+/// backend root paths, POL-12). A trailing `*` matches any suffix.
+const SUDO_PATHS: &[&str] = &[
+    "seal",
+    "step-down",
+    "rotate",
+    "rotate/*",
+    "auth/*",
+    "remount",
+    "audit",
+    "audit/*",
+    "raw",
+    "raw/*",
+    "config/*",
+    "plugins/catalog/*",
+    "revoke-prefix/*",
+    "revoke-force/*",
+    "leases/revoke-prefix/*",
+    "leases/revoke-force/*",
+    "leases/lookup/*",
+    "storage/raft/snapshot",
+    "storage/raft/snapshot-force",
+];
+
+/// Whether `path` (relative to `sys/`) needs `sudo`.
+pub fn requires_sudo(path: &str) -> bool {
+    SUDO_PATHS.iter().any(|pattern| match pattern.strip_suffix('*') {
+        Some(prefix) => path.starts_with(prefix),
+        None => path.trim_end_matches('/') == *pattern,
+    })
 }
 
 /// An empty input for operations that take no fields.
