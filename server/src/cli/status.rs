@@ -53,6 +53,7 @@ pub struct SealStatus {
     pub progress: i64,
     pub nonce: String,
     pub version: String,
+    #[serde(alias = "commit_date")]
     pub build_date: String,
     pub migration: bool,
     #[serde(skip_serializing_if = "String::is_empty")]
