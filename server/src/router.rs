@@ -63,7 +63,15 @@ impl Core {
         }
         self.require_unsealed()?;
         let token = self.authenticate(&request).await?;
-        self.route_authenticated(request, &token, help).await
+        let result = self.route_authenticated(request, &token, help).await;
+        // A use-limited token's last use is revoked after the request, so leases the request
+        // created are revoked with it (Vault's order).
+        if token.is_exhausted()
+            && let Err(error) = self.tokens().revoke_by_hash(&token.id_hash).await
+        {
+            tracing::warn!(%error, "could not revoke an exhausted token");
+        }
+        result
     }
 
     async fn route_authenticated(self: &Arc<Self>, mut request: Request, token: &TokenEntry, help: bool) -> Result<Reply, Error> {
@@ -120,7 +128,7 @@ impl Core {
             && lease.internal_data.is_some()
         {
             lease.lease_duration_seconds = lease.lease_duration_seconds.min(mount.max_lease_ttl_seconds);
-            lease.lease_id = self.expiration().register_lease(mount, relative_path, lease, Some(&token.accessor)).await?;
+            lease.lease_id = self.expiration().register_lease(mount, relative_path, lease, Some(&token.id_hash)).await?;
             lease.internal_data = None;
         }
         Ok(reply)
@@ -130,7 +138,7 @@ impl Core {
         let Some(token) = request.client_token.as_deref() else {
             return Err(token_denied());
         };
-        match self.tokens().lookup(token).await? {
+        match self.tokens().use_token(token).await? {
             Some(entry) => Ok(entry),
             None => Err(token_denied()),
         }
@@ -154,9 +162,9 @@ fn caller_of(token: &TokenEntry, has_sudo: bool) -> Caller {
         policies: token.policies.clone(),
         is_root: token.is_root(),
         has_sudo: has_sudo || token.is_root(),
-        token_hash: String::new(),
+        token_hash: token.id_hash.clone(),
         display_name: token.display_name.clone(),
-        entity_id: String::new(),
+        entity_id: token.entity_id.clone(),
     }
 }
 

@@ -18,7 +18,7 @@ use crate::mounts::{MountBackend, RouteTable};
 use std::sync::{Arc, RwLock, Weak};
 use tresor_framework::{Backend, MountContext};
 use time::OffsetDateTime;
-use tresor_auth::TokenStore;
+use tresor_auth::{AuthError, TokenEntry, TokenLifecycleHook, TokenStore};
 use tresor_framework::{Error, PathTable, StorageView};
 use tresor_seal::{Barrier, Seal, UnsealProgress};
 use tresor_storage::{RaftStorage, Storage};
@@ -57,7 +57,7 @@ pub struct Core {
     physical: Arc<dyn Storage>,
     barrier: Arc<Barrier>,
     seal: Arc<dyn Seal>,
-    tokens: TokenStore,
+    tokens: Arc<TokenStore>,
     unseal_progress: tokio::sync::Mutex<UnsealProgress>,
     rekey: tokio::sync::Mutex<Option<lifecycle::RekeyOperation>>,
     /// Serialises init, unseal, seal and rekey completion.
@@ -83,10 +83,11 @@ impl Core {
     pub fn new(settings: CoreSettings, raft: Arc<RaftStorage>, seal: Arc<dyn Seal>) -> Arc<Core> {
         let physical: Arc<dyn Storage> = raft.clone();
         let barrier = Arc::new(Barrier::new(physical.clone()));
-        let tokens = TokenStore::new(StorageView::new(barrier.clone(), TOKEN_STORE_PREFIX));
+        let tokens = Arc::new(TokenStore::new(StorageView::new(barrier.clone(), TOKEN_STORE_PREFIX)));
+        let token_backend = tresor_auth::token_backend(tokens.clone());
         let expiration_storage = StorageView::new(barrier.clone(), EXPIRATION_PREFIX);
         let policies = PolicyStore::new(StorageView::new(barrier.clone(), POLICY_PREFIX));
-        Arc::new_cyclic(|weak_core| Core {
+        let core = Arc::new_cyclic(|weak_core| Core {
             settings,
             raft,
             physical,
@@ -102,8 +103,10 @@ impl Core {
             routes: RwLock::new(Arc::new(RouteTable::default())),
             mount_change: tokio::sync::Mutex::new(()),
             policies,
-            token_backend: token_backend_placeholder(),
-        })
+            token_backend,
+        });
+        core.tokens.set_lifecycle_hook(Arc::new(CoreTokenHook(Arc::downgrade(&core))));
+        core
     }
 
     pub fn expiration(&self) -> &ExpirationManager {
@@ -114,10 +117,16 @@ impl Core {
         &self.policies
     }
 
-    /// The token behind an accessor (arrives with the token auth method).
+    /// The token behind an accessor.
     pub async fn token_by_accessor(&self, accessor: &str) -> Result<Option<tresor_auth::TokenEntry>, Error> {
-        let _ = accessor;
-        Ok(None)
+        Ok(self.tokens.lookup_by_accessor(accessor).await?)
+    }
+
+    /// The storage of the cubbyhole mount, where each token's cubbyhole lives.
+    fn cubbyhole_storage(&self) -> Option<StorageView> {
+        let routes = self.routes();
+        let mounted = routes.find(crate::mounts::MountTableKind::Secrets, "cubbyhole/")?;
+        Some(StorageView::new(self.barrier.clone(), mounted.entry.storage_prefix()))
     }
 
     pub fn sys_paths(&self) -> &PathTable<Core> {
@@ -181,22 +190,42 @@ impl LeaseBackends for CoreLeaseBackends {
     }
 
     async fn revoke_token(&self, token_hash: &str) -> Result<(), Error> {
-        let _ = (self.0.upgrade(), token_hash);
-        Ok(())
+        let Some(core) = self.0.upgrade() else {
+            return Ok(());
+        };
+        Ok(core.tokens.revoke_by_hash(token_hash).await?)
     }
 }
 
-/// Until the token auth method lands, `auth/token/` answers every path as unsupported.
-fn token_backend_placeholder() -> Arc<dyn Backend> {
-    struct Placeholder;
-    #[async_trait::async_trait]
-    impl Backend for Placeholder {
-        async fn handle_request(&self, _request: tresor_framework::Request) -> Result<tresor_framework::Reply, Error> {
-            Err(Error::new(tresor_framework::ErrorKind::UnsupportedPath, "1 error occurred:\n\t* unsupported path\n\n"))
-        }
-        fn help(&self, _path: &str) -> Option<&'static str> {
-            None
-        }
+/// The token store's view of the core: expiry timers, lease revocation and cubbyhole
+/// destruction when a token goes away.
+struct CoreTokenHook(Weak<Core>);
+
+#[async_trait::async_trait]
+impl TokenLifecycleHook for CoreTokenHook {
+    async fn token_expiry_set(&self, token_hash: &str, expire_time_unix: Option<i64>) -> Result<(), AuthError> {
+        let Some(core) = self.0.upgrade() else {
+            return Ok(());
+        };
+        core.expiration.register_token_expiry(token_hash, expire_time_unix).await.map_err(|error| AuthError::Invalid(error.to_string()))
     }
-    Arc::new(Placeholder)
+
+    async fn token_revoked(&self, entry: &TokenEntry) -> Result<(), AuthError> {
+        let Some(core) = self.0.upgrade() else {
+            return Ok(());
+        };
+        core.expiration.revoke_by_token(&entry.id_hash).await.map_err(|error| AuthError::Invalid(error.to_string()))?;
+        if let Some(cubbyhole) = core.cubbyhole_storage() {
+            tresor_kv::destroy_cubbyhole(&cubbyhole, &entry.id_hash).await.map_err(|error| AuthError::Invalid(error.to_string()))?;
+        }
+        Ok(())
+    }
+
+    async fn policy_exists(&self, name: &str) -> Result<bool, AuthError> {
+        let Some(core) = self.0.upgrade() else {
+            return Ok(true);
+        };
+        Ok(core.policies.get(name).is_some() || name == policies::RESPONSE_WRAPPING_POLICY)
+    }
 }
+

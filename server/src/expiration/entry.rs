@@ -66,7 +66,10 @@ pub fn lease_key(lease_id: &str) -> String {
 }
 
 pub fn token_index_key(token_hash: &str, lease_id: &str) -> String {
-    format!("{TOKEN_INDEX_PREFIX}{token_hash}/{}", hex::encode(Sha256::digest(lease_id.as_bytes())))
+    format!(
+        "{TOKEN_INDEX_PREFIX}{token_hash}/{}",
+        hex::encode(Sha256::digest(lease_id.as_bytes()))
+    )
 }
 
 pub fn token_expiry_key(token_hash: &str) -> String {
@@ -77,17 +80,21 @@ pub fn token_expiry_key(token_hash: &str) -> String {
 pub fn new_lease_id(mount_path: &str, request_path: &str) -> String {
     const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
     let mut rng = rand::thread_rng();
-    let suffix: String = (0..LEASE_ID_RANDOM_CHARS).map(|_| char::from(BASE62[rng.gen_range(0..BASE62.len())])).collect();
+    let suffix: String = (0..LEASE_ID_RANDOM_CHARS)
+        .map(|_| char::from(BASE62[rng.gen_range(0..BASE62.len())]))
+        .collect();
     format!("{mount_path}{}/{suffix}", request_path.trim_matches('/'))
 }
 
 pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, Error> {
-    serde_json::to_vec(value).map_err(|error| Error::internal(format!("encoding lease record: {error}")))
+    serde_json::to_vec(value)
+        .map_err(|error| Error::internal(format!("encoding lease record: {error}")))
 }
 
 /// A record that does not parse is corruption: an error, never "absent".
 pub fn decode<'a, T: Deserialize<'a>>(key: &str, bytes: &'a [u8]) -> Result<T, Error> {
-    serde_json::from_slice(bytes).map_err(|error| Error::internal(format!("corrupt lease record {key}: {error}")))
+    serde_json::from_slice(bytes)
+        .map_err(|error| Error::internal(format!("corrupt lease record {key}: {error}")))
 }
 
 /// Go's `time.RFC3339Nano` in UTC (fraction trimmed of trailing zeros), as Vault prints lease

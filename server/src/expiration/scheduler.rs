@@ -53,8 +53,13 @@ impl State {
         self.irrevocable = BTreeSet::new();
     }
 
+    #[cfg(test)]
     pub fn armed(&self) -> usize {
-        assert_eq!(self.queue.len(), self.due.len(), "timer queue and index agree");
+        assert_eq!(
+            self.queue.len(),
+            self.due.len(),
+            "timer queue and index agree"
+        );
         self.queue.len()
     }
 
@@ -113,7 +118,10 @@ pub async fn run(inner: Arc<Inner>, generation: u64) {
         }
         let sleep_ms_max = inner.tuning.scheduler_sleep_ms_max;
         let sleep = match next_due_ns {
-            Some(due_ns) if workers.len() < concurrency => Duration::from_nanos(u64::try_from(due_ns.saturating_sub(now_ns)).unwrap_or(0)).min(Duration::from_millis(sleep_ms_max)),
+            Some(due_ns) if workers.len() < concurrency => {
+                Duration::from_nanos(u64::try_from(due_ns.saturating_sub(now_ns)).unwrap_or(0))
+                    .min(Duration::from_millis(sleep_ms_max))
+            }
             _ => Duration::from_millis(sleep_ms_max),
         };
         tokio::select! {
@@ -126,7 +134,11 @@ pub async fn run(inner: Arc<Inner>, generation: u64) {
 
 /// A finished worker. One that panicked re-arms its timer after the first backoff step, so a
 /// broken backend never loses a lease.
-fn reap(inner: &Inner, running_keys: &mut HashMap<tokio::task::Id, TimerKey>, result: Result<(tokio::task::Id, ()), tokio::task::JoinError>) {
+fn reap(
+    inner: &Inner,
+    running_keys: &mut HashMap<tokio::task::Id, TimerKey>,
+    result: Result<(tokio::task::Id, ()), tokio::task::JoinError>,
+) {
     let (id, panicked) = match result {
         Ok((id, ())) => (id, false),
         Err(error) => (error.id(), error.is_panic()),

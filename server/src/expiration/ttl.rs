@@ -18,7 +18,13 @@ pub struct GrantedTtl {
 /// `fallback_seconds` is the lease's previous TTL on renew (0 on issue). The TTL counts from
 /// now ("new TTL from now", never "add to remaining"), and the lease never outlives
 /// `issue + max`, where max is the mount's effective max (the system max when it has none).
-pub fn grant_ttl(mount: &MountContext, requested_seconds: u64, fallback_seconds: u64, issue_ns: i64, now_ns: i64) -> Result<GrantedTtl, Error> {
+pub fn grant_ttl(
+    mount: &MountContext,
+    requested_seconds: u64,
+    fallback_seconds: u64,
+    issue_ns: i64,
+    now_ns: i64,
+) -> Result<GrantedTtl, Error> {
     let max_seconds = match mount.max_lease_ttl_seconds {
         0 => SYSTEM_MAX_LEASE_TTL_SECONDS,
         seconds => seconds,
@@ -27,8 +33,13 @@ pub fn grant_ttl(mount: &MountContext, requested_seconds: u64, fallback_seconds:
         0 => SYSTEM_DEFAULT_LEASE_TTL_SECONDS,
         seconds => seconds,
     };
-    let ttl_seconds = [requested_seconds, fallback_seconds, default_seconds].into_iter().find(|seconds| *seconds > 0).unwrap_or(default_seconds);
-    let max_ns = i64::try_from(max_seconds).unwrap_or(i64::MAX / NANOS_PER_SECOND).saturating_mul(NANOS_PER_SECOND);
+    let ttl_seconds = [requested_seconds, fallback_seconds, default_seconds]
+        .into_iter()
+        .find(|seconds| *seconds > 0)
+        .unwrap_or(default_seconds);
+    let max_ns = i64::try_from(max_seconds)
+        .unwrap_or(i64::MAX / NANOS_PER_SECOND)
+        .saturating_mul(NANOS_PER_SECOND);
     let remaining_ns = issue_ns.saturating_add(max_ns).saturating_sub(now_ns);
     let remaining_seconds = remaining_ns / NANOS_PER_SECOND;
     if remaining_seconds <= 0 {
@@ -36,14 +47,20 @@ pub fn grant_ttl(mount: &MountContext, requested_seconds: u64, fallback_seconds:
     }
     let remaining_seconds = remaining_seconds as u64;
     if ttl_seconds <= remaining_seconds {
-        return Ok(GrantedTtl { ttl_seconds, warning: None });
+        return Ok(GrantedTtl {
+            ttl_seconds,
+            warning: None,
+        });
     }
     let warning = format!(
         "TTL of {:?} exceeded the effective max_ttl of {:?}; TTL value is capped accordingly",
         loose::format_go_duration(ttl_seconds),
         loose::format_go_duration(remaining_seconds)
     );
-    Ok(GrantedTtl { ttl_seconds: remaining_seconds, warning: Some(warning) })
+    Ok(GrantedTtl {
+        ttl_seconds: remaining_seconds,
+        warning: Some(warning),
+    })
 }
 
 #[cfg(test)]
@@ -54,17 +71,36 @@ mod tests {
     const NOW_NS: i64 = 1_700_000_000 * NANOS_PER_SECOND;
 
     /// One row: mount (default, max), requested, fallback, seconds since issue → result.
-    fn check(mount_ttls: (u64, u64), requested: u64, fallback: u64, age_seconds: i64, expected: Result<(u64, bool), &str>) {
-        let mount = MountContext { default_lease_ttl_seconds: mount_ttls.0, max_lease_ttl_seconds: mount_ttls.1, ..MountContext::default() };
+    fn check(
+        mount_ttls: (u64, u64),
+        requested: u64,
+        fallback: u64,
+        age_seconds: i64,
+        expected: Result<(u64, bool), &str>,
+    ) {
+        let mount = MountContext {
+            default_lease_ttl_seconds: mount_ttls.0,
+            max_lease_ttl_seconds: mount_ttls.1,
+            ..MountContext::default()
+        };
         let issue_ns = NOW_NS - age_seconds * NANOS_PER_SECOND;
         let result = grant_ttl(&mount, requested, fallback, issue_ns, NOW_NS);
         match (result, expected) {
             (Ok(granted), Ok((ttl, warned))) => {
-                assert_eq!(granted.ttl_seconds, ttl, "row {mount_ttls:?} {requested} {fallback} {age_seconds}");
-                assert_eq!(granted.warning.is_some(), warned, "row {mount_ttls:?} {requested} {fallback} {age_seconds}");
+                assert_eq!(
+                    granted.ttl_seconds, ttl,
+                    "row {mount_ttls:?} {requested} {fallback} {age_seconds}"
+                );
+                assert_eq!(
+                    granted.warning.is_some(),
+                    warned,
+                    "row {mount_ttls:?} {requested} {fallback} {age_seconds}"
+                );
             }
             (Err(error), Err(message)) => assert_eq!(error.messages(), [message.to_string()]),
-            (other, expected) => panic!("row {mount_ttls:?} {requested} {fallback} {age_seconds}: {other:?} vs {expected:?}"),
+            (other, expected) => panic!(
+                "row {mount_ttls:?} {requested} {fallback} {age_seconds}: {other:?} vs {expected:?}"
+            ),
         }
     }
 
@@ -86,14 +122,35 @@ mod tests {
         // Renew near the max: capped to what is left since issue.
         check((HOUR, 2 * HOUR), HOUR, 0, 5400, Ok((1800, true)));
         // Renew past the max.
-        check((HOUR, 2 * HOUR), HOUR, 0, 7200, Err("past the max TTL, cannot renew"));
-        check((HOUR, 2 * HOUR), HOUR, 0, 9000, Err("past the max TTL, cannot renew"));
+        check(
+            (HOUR, 2 * HOUR),
+            HOUR,
+            0,
+            7200,
+            Err("past the max TTL, cannot renew"),
+        );
+        check(
+            (HOUR, 2 * HOUR),
+            HOUR,
+            0,
+            9000,
+            Err("past the max TTL, cannot renew"),
+        );
     }
 
     #[test]
     fn capped_warning_uses_go_durations() {
-        let mount = MountContext { default_lease_ttl_seconds: HOUR, max_lease_ttl_seconds: 2 * HOUR, ..MountContext::default() };
+        let mount = MountContext {
+            default_lease_ttl_seconds: HOUR,
+            max_lease_ttl_seconds: 2 * HOUR,
+            ..MountContext::default()
+        };
         let granted = grant_ttl(&mount, 3 * HOUR, 0, NOW_NS, NOW_NS).expect("granted");
-        assert_eq!(granted.warning.as_deref(), Some("TTL of \"3h0m0s\" exceeded the effective max_ttl of \"2h0m0s\"; TTL value is capped accordingly"));
+        assert_eq!(
+            granted.warning.as_deref(),
+            Some(
+                "TTL of \"3h0m0s\" exceeded the effective max_ttl of \"2h0m0s\"; TTL value is capped accordingly"
+            )
+        );
     }
 }

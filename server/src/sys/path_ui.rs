@@ -40,7 +40,7 @@ async fn list_visible_mounts(core: Arc<Core>, input: Input<NoFields>) -> Result<
     for mounted in core.routes().mounts() {
         let entry = &mounted.entry;
         let value = match &acl {
-            Some(acl) if acl.is_root() || acl.capabilities(&mounted.route_path) != ["deny"] => serde_json::to_value(MountOutput::of(entry)),
+            Some(acl) if acl.has_mount_access(&mounted.route_path) => serde_json::to_value(MountOutput::of(entry)),
             Some(_) => continue,
             None if entry.config.listing_visibility == "unauth" => serde_json::to_value(UnauthMount { mount_type: entry.mount_type.clone(), description: entry.description.clone(), options: entry.options.clone() }),
             None => continue,
@@ -66,8 +66,7 @@ async fn read_mount_of_path(core: Arc<Core>, input: Input<NoFields>) -> Result<R
         return Err(preflight_denied());
     };
     let acl = core.policies().acl(&caller.policies);
-    let reachable = acl.is_root() || acl.capabilities(&path) != ["deny"] || acl.capabilities(&mounted.route_path) != ["deny"];
-    if !reachable {
+    if !acl.has_mount_access(&mounted.route_path) {
         return Err(preflight_denied());
     }
     let mut output = MountOutput::of(&mounted.entry);
