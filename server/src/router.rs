@@ -114,11 +114,20 @@ impl Core {
         }
         let mount = request.mount.clone();
         let relative_path = request.path.clone();
+        let wrap_ttl_seconds = request.wrap_ttl_seconds;
+        let request_id = request.request_id.clone();
+        if wrap_ttl_seconds.is_some() && !decision.permits_wrapping(wrap_ttl_seconds) {
+            return Err(acl_denied());
+        }
         let reply = match &mounted.backend {
             MountBackend::System => self.sys_paths().handle(self.clone(), request).await?,
             MountBackend::Logical(backend) => backend.handle_request(request).await?,
         };
-        self.register_lease(reply, &mount, &relative_path, token).await
+        let reply = self.register_lease(reply, &mount, &relative_path, token).await?;
+        match wrap_ttl_seconds {
+            Some(ttl) => self.wrap_reply(reply, ttl, &full_path, &request_id).await,
+            None => Ok(reply),
+        }
     }
 
     /// A reply whose lease carries revocation data becomes a lease with an id (LSE-07).

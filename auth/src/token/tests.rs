@@ -131,6 +131,7 @@ impl Harness {
             request_id: "request-id".into(),
             mount,
             caller,
+            wrap_ttl_seconds: None,
         };
         let actual = answer(self.backend.handle_request(request).await);
         if let Some(token) = actual

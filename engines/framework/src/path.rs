@@ -300,7 +300,7 @@ mod tests {
 
     fn request(operation: Operation, path: &str, data: serde_json::Value) -> Request {
         let serde_json::Value::Object(data) = data else { panic!("object expected") };
-        Request { operation, path: path.into(), data, client_token: None, request_id: "id".into(), mount: Default::default(), caller: None }
+        Request { operation, path: path.into(), data, client_token: None, request_id: "id".into(), mount: Default::default(), caller: None, wrap_ttl_seconds: None }
     }
 
 

@@ -27,6 +27,9 @@ pub struct Secret {
     pub status: u16,
     /// Copy the keys of `data` to the top level of the envelope (ENV-09).
     pub inject_top_level: bool,
+    /// Set by the router when the response was wrapped (ENV-05): the envelope then carries
+    /// only this, with `data`, `auth` and `warnings` null and an empty `request_id`.
+    pub wrap_info: Option<Value>,
 }
 
 #[derive(Debug, Clone, Default)]

@@ -45,6 +45,8 @@ pub struct Request {
     /// Who is calling, once the router has authenticated the token; `None` on
     /// unauthenticated paths.
     pub caller: Option<Caller>,
+    /// `X-Vault-Wrap-TTL` in seconds: the router wraps the reply (WRP-01).
+    pub wrap_ttl_seconds: Option<u64>,
 }
 
 /// The authenticated caller, as the router resolved the token.

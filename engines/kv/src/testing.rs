@@ -129,6 +129,7 @@ impl Harness {
             request_id: "request-id".to_string(),
             mount,
             caller: None,
+            wrap_ttl_seconds: None,
         }
     }
 

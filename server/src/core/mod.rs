@@ -8,9 +8,11 @@ mod lifecycle;
 mod mounts;
 mod policies;
 mod version;
+mod wrapping;
 
 pub use lifecycle::{InitRequest, seal_error};
 pub use policies::PolicyStore;
+pub use wrapping::WRAPPING_TOKEN_INVALID;
 pub use version::{BUILD_DATE, VERSION};
 
 use crate::expiration::{ExpirationManager, LeaseBackends};

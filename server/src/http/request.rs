@@ -67,7 +67,8 @@ pub async fn parse(http_request: HttpRequest<Body>, request_id: &str) -> Result<
         Operation::List if !path.ends_with('/') => format!("{path}/"),
         _ => path,
     };
-    let request = Request { operation, path, data, client_token: client_token(&parts.headers), request_id: request_id.to_string(), mount: Default::default(), caller: None };
+    let wrap_ttl_seconds = wrap_ttl(&parts.headers)?;
+    let request = Request { operation, path, data, client_token: client_token(&parts.headers), request_id: request_id.to_string(), mount: Default::default(), caller: None, wrap_ttl_seconds };
     Ok(Parsed { routed: Routed { request, help, patch_content_type_error }, head_only })
 }
 
@@ -198,6 +199,19 @@ fn json_kind(value: &Value) -> &'static str {
 
 fn strip_position(message: &str) -> &str {
     message.rfind(" at line ").map(|index| &message[..index]).unwrap_or(message)
+}
+
+/// HDR-04: `X-Vault-Wrap-TTL` as seconds or a duration; unparsable or zero is 400.
+fn wrap_ttl(headers: &HeaderMap) -> Result<Option<u64>, Error> {
+    let Some(value) = headers.get("x-vault-wrap-ttl") else {
+        return Ok(None);
+    };
+    let text = value.to_str().map_err(|_| Error::invalid("error parsing X-Vault-Wrap-TTL header: not valid text"))?;
+    match loose::parse_duration_seconds(text) {
+        Ok(0) => Err(Error::invalid("error parsing X-Vault-Wrap-TTL header: wrap ttl must be greater than zero")),
+        Ok(seconds) => Ok(Some(seconds)),
+        Err(error) => Err(Error::invalid(format!("error parsing X-Vault-Wrap-TTL header: {error}"))),
+    }
 }
 
 /// HDR-01/02: `X-Vault-Token` wins; else `Authorization: Bearer <token>`.

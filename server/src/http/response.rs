@@ -70,6 +70,14 @@ struct Envelope<'a> {
 }
 
 fn envelope(secret: Secret, request_id: &str) -> (StatusCode, Option<Vec<u8>>) {
+    if let Some(wrap_info) = secret.wrap_info {
+        // ENV-05: a wrapped response carries only `wrap_info`; Vault omits the request id.
+        let body = serde_json::json!({
+            "request_id": "", "lease_id": "", "renewable": false, "lease_duration": 0,
+            "data": null, "wrap_info": wrap_info, "warnings": null, "auth": null,
+        });
+        return (StatusCode::OK, Some(to_bytes(&body)));
+    }
     let lease = secret.lease.clone().unwrap_or_default();
     let envelope = Envelope {
         request_id,

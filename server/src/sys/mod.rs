@@ -10,6 +10,7 @@ mod path_policy;
 mod path_rekey;
 mod path_seal;
 mod path_ui;
+mod path_wrapping;
 
 use crate::core::Core;
 use tresor_framework::{Path, PathTable};
@@ -25,6 +26,7 @@ pub fn path_table() -> PathTable<Core> {
     paths.extend(path_policy::paths());
     paths.extend(path_capabilities::paths());
     paths.extend(path_ui::paths());
+    paths.extend(path_wrapping::paths());
     PathTable::new(paths)
 }
 
@@ -34,7 +36,7 @@ pub fn path_table() -> PathTable<Core> {
 const UNAUTHENTICATED_PATHS: &[&str] = &["init", "seal-status", "unseal", "health", "leader", "rekey/init", "rekey/update"];
 
 /// Served without a token but reading it when present (UI-01, WRP-04); not raw endpoints.
-const TOKEN_OPTIONAL_PREFIXES: &[&str] = &["internal/ui/mounts", "wrapping/lookup"];
+const TOKEN_OPTIONAL_PREFIXES: &[&str] = &["internal/ui/mounts", "wrapping/lookup", "wrapping/unwrap", "wrapping/rewrap"];
 
 /// Whether `path` (relative to `sys/`) is served without a token.
 pub fn is_unauthenticated(path: &str) -> bool {
