@@ -130,15 +130,19 @@ impl Core {
         }
     }
 
-    /// A reply whose lease carries revocation data becomes a lease with an id (LSE-07).
+    /// A reply whose lease carries revocation data becomes a lease with an id (LSE-07); the
+    /// expiration manager grants the TTL (capped by the mount) and may add a warning.
     async fn register_lease(&self, mut reply: Reply, mount: &tresor_framework::MountContext, relative_path: &str, token: &TokenEntry) -> Result<Reply, Error> {
         if let Reply::Secret(secret) = &mut reply
             && let Some(lease) = secret.lease.as_mut()
             && lease.internal_data.is_some()
         {
-            lease.lease_duration_seconds = lease.lease_duration_seconds.min(mount.max_lease_ttl_seconds);
-            lease.lease_id = self.expiration().register_lease(mount, relative_path, lease, Some(&token.id_hash)).await?;
+            let granted = self.expiration().issue_lease(mount, relative_path, lease, Some(&token.id_hash)).await?;
+            lease.lease_id = granted.lease_id;
+            lease.renewable = granted.renewable;
+            lease.lease_duration_seconds = granted.lease_duration_seconds;
             lease.internal_data = None;
+            secret.warnings.extend(granted.warnings);
         }
         Ok(reply)
     }

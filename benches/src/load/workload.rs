@@ -172,7 +172,11 @@ pub async fn setup(plan: &Plan, target: &Target, conn: &mut Conn) -> Result<(), 
     let probe = match plan.workload {
         Workload::TransitEncrypt => {
             let key_path = format!("/v1/{}/keys/{TRANSIT_KEY_NAME}", plan.mount);
-            let create = Call { method: Method::POST, path: key_path, body: Some(Bytes::from_static(b"{}")) };
+            let create = Call {
+                method: Method::POST,
+                path: key_path,
+                body: Some(Bytes::from_static(b"{}")),
+            };
             retry_until_success(target, conn, "create transit key", &create).await?;
             retry_until_success(target, conn, "probe request", &plan.call(0)).await?
         }
@@ -183,7 +187,9 @@ pub async fn setup(plan: &Plan, target: &Target, conn: &mut Conn) -> Result<(), 
             retry_until_success(target, conn, "prefill key 0", &plan.prefill_call(0)).await?;
             for index in 1..plan.keys {
                 let call = plan.prefill_call(index);
-                let response = conn.send(target, call.method, &call.path, call.body).await?;
+                let response = conn
+                    .send(target, call.method, &call.path, call.body)
+                    .await?;
                 if !response.is_success() {
                     return Err(format!("prefill: {}: {}", call.path, describe(&response)));
                 }
@@ -191,20 +197,32 @@ pub async fn setup(plan: &Plan, target: &Target, conn: &mut Conn) -> Result<(), 
             retry_until_success(target, conn, "probe read", &plan.call(0)).await?
         }
     };
-    check_probe(plan.workload, &probe).map_err(|error| format!("probe {}: {error}: {}", plan.call(0).path, describe(&probe)))
+    check_probe(plan.workload, &probe)
+        .map_err(|error| format!("probe {}: {error}: {}", plan.call(0).path, describe(&probe)))
 }
 
 /// Checks the shape of a 2xx answer, so a workload never measures the wrong engine: a KV v1
 /// mount also answers 2xx to `<mount>/data/<key>` (it is just a key with a slash).
 fn check_probe(workload: Workload, response: &Response) -> Result<(), String> {
     let json = || -> Result<serde_json::Value, String> {
-        serde_json::from_slice(&response.body).map_err(|error| format!("answer is not JSON ({error})"))
+        serde_json::from_slice(&response.body)
+            .map_err(|error| format!("answer is not JSON ({error})"))
     };
     match workload {
-        Workload::Kv2Read if !json()?["data"]["metadata"].is_object() => Err("no data.metadata: not a KV v2 mount".into()),
-        Workload::Kv2Write if json()?["data"]["version"].is_null() => Err("no data.version: not a KV v2 mount".into()),
-        Workload::Kv1Read if !json()?["data"]["value"].is_string() => Err("no data.value: not a KV v1 mount".into()),
-        Workload::TransitEncrypt if !json()?["data"]["ciphertext"].as_str().is_some_and(|text| text.starts_with("vault:v")) => {
+        Workload::Kv2Read if !json()?["data"]["metadata"].is_object() => {
+            Err("no data.metadata: not a KV v2 mount".into())
+        }
+        Workload::Kv2Write if json()?["data"]["version"].is_null() => {
+            Err("no data.version: not a KV v2 mount".into())
+        }
+        Workload::Kv1Read if !json()?["data"]["value"].is_string() => {
+            Err("no data.value: not a KV v1 mount".into())
+        }
+        Workload::TransitEncrypt
+            if !json()?["data"]["ciphertext"]
+                .as_str()
+                .is_some_and(|text| text.starts_with("vault:v")) =>
+        {
             Err("no data.ciphertext of the form vault:v…".into())
         }
         _ => Ok(()),
@@ -213,11 +231,18 @@ fn check_probe(workload: Workload, response: &Response) -> Result<(), String> {
 
 /// Sends `call` until it answers 2xx, at most `SETUP_ATTEMPTS_MAX` times within
 /// `SETUP_DEADLINE_MS`, and returns that answer.
-async fn retry_until_success(target: &Target, conn: &mut Conn, what: &str, call: &Call) -> Result<Response, String> {
+async fn retry_until_success(
+    target: &Target,
+    conn: &mut Conn,
+    what: &str,
+    call: &Call,
+) -> Result<Response, String> {
     let deadline = Instant::now() + Duration::from_millis(SETUP_DEADLINE_MS);
     let mut last = String::new();
     for _attempt in 0..SETUP_ATTEMPTS_MAX {
-        let response = conn.send(target, call.method.clone(), &call.path, call.body.clone()).await?;
+        let response = conn
+            .send(target, call.method.clone(), &call.path, call.body.clone())
+            .await?;
         if response.is_success() {
             return Ok(response);
         }

@@ -217,6 +217,7 @@ impl TokenLifecycleHook for CoreTokenHook {
             return Ok(());
         };
         core.expiration.revoke_by_token(&entry.id_hash).await.map_err(|error| AuthError::Invalid(error.to_string()))?;
+        core.expiration.register_token_expiry(&entry.id_hash, None).await.map_err(|error| AuthError::Invalid(error.to_string()))?;
         if let Some(cubbyhole) = core.cubbyhole_storage() {
             tresor_kv::destroy_cubbyhole(&cubbyhole, &entry.id_hash).await.map_err(|error| AuthError::Invalid(error.to_string()))?;
         }

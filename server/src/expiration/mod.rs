@@ -213,22 +213,6 @@ impl ExpirationManager {
         }
     }
 
-    /// Registers a lease for a reply that carries `internal_data`; returns the lease id
-    /// `<mount path><request path>/<random>`. `lease.lease_duration_seconds` is the TTL the
-    /// backend asked for; see [`ExpirationManager::issue_lease`] for the granted TTL.
-    pub async fn register_lease(
-        &self,
-        mount: &MountContext,
-        request_path: &str,
-        lease: &LeaseInfo,
-        token_hash: Option<&str>,
-    ) -> Result<String, Error> {
-        Ok(self
-            .issue_lease(mount, request_path, lease, token_hash)
-            .await?
-            .lease_id)
-    }
-
     /// Registers a lease and returns what the envelope needs: the id, the TTL granted by
     /// [`ttl::grant_ttl`] (the same function renew uses) and its cap warning.
     pub async fn issue_lease(

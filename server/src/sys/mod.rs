@@ -5,6 +5,7 @@ mod path_health;
 mod path_init;
 mod path_capabilities;
 mod path_keyring;
+mod path_leases;
 mod path_mounts;
 mod path_policy;
 mod path_rekey;
@@ -26,6 +27,7 @@ pub fn path_table() -> PathTable<Core> {
     paths.extend(path_policy::paths());
     paths.extend(path_capabilities::paths());
     paths.extend(path_ui::paths());
+    paths.extend(path_leases::paths());
     paths.extend(path_wrapping::paths());
     PathTable::new(paths)
 }
@@ -69,6 +71,7 @@ const SUDO_PATHS: &[&str] = &[
     "leases/revoke-prefix/*",
     "leases/revoke-force/*",
     "leases/lookup/*",
+    "leases/lookup/",
     "storage/raft/snapshot",
     "storage/raft/snapshot-force",
 ];
