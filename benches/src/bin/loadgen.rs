@@ -59,8 +59,8 @@ async fn run_once(args: Args) -> ExitCode {
             let json = report::setup_failed(&args, &error);
             println!("{json}");
             eprintln!(
-                "loadgen: {} {} setup failed: {error}",
-                args.label,
+                "loadgen: {}{} setup failed: {error}",
+                label_prefix(&args.label),
                 args.workload.name()
             );
             return ExitCode::from(3);

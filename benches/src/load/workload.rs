@@ -247,7 +247,8 @@ async fn retry_until_success(
             return Ok(response);
         }
         last = describe(&response);
-        if Instant::now() >= deadline {
+        // Permission, path and method refusals do not change by waiting.
+        if matches!(response.status, 403 | 404 | 405) || Instant::now() >= deadline {
             break;
         }
         tokio::time::sleep(Duration::from_millis(SETUP_RETRY_PAUSE_MS)).await;

@@ -130,9 +130,10 @@ impl Fixture {
             internal_data: Some(serde_json::json!({"username": "u"})),
         };
         self.manager
-            .register_lease(&mount(), path, &lease, token_hash)
+            .issue_lease(&mount(), path, &lease, token_hash)
             .await
             .expect("lease registered")
+            .lease_id
     }
 
     fn revoked(&self) -> Vec<String> {
