@@ -118,3 +118,44 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     rep = outcome.get_result()
     setattr(item, "rep_" + rep.when, rep)
+
+
+# ---------------------------------------------------------------- module-shared dev servers
+
+class DevPair:
+    """One `-dev -dev-root-token-id=root` server per kind, shared by the tests of one module
+    (each test uses its own mount/key names). `want[name]` keeps the bao transcript of a test
+    so the tresor variant compares with it without replaying; `secrets` collects every token
+    and secret value the module sent, for the log check at the module's end."""
+
+    def __init__(self):
+        self.started: dict = {}
+        self.want: dict = {}
+        self.secrets: dict = {"bao": set(), "tresor": set()}
+
+    def get(self, kind: str) -> Server:
+        if kind not in self.started:
+            self.started[kind] = start_server(kind, "dev")
+        return self.started[kind]
+
+    def remember(self, kind: str, *values) -> None:
+        self.secrets[kind].update(v for v in values if isinstance(v, str) and len(v) >= 8)
+
+    def stop(self) -> None:
+        for srv in self.started.values():
+            srv.stop()
+
+
+@pytest.fixture(scope="module")
+def pair():
+    p = DevPair()
+    yield p
+    p.stop()
+
+
+@pytest.fixture
+def dsrv(kind, pair, request):
+    """The module's shared dev server of this test's kind."""
+    srv = pair.get(kind)
+    yield srv
+    _report_log(request, srv)

@@ -307,3 +307,164 @@ def init_only(srv: Server, shares: int = 3, threshold: int = 2) -> dict:
     assert r.status_code == 200, (r.status_code, r.text)
     srv.root_token = r.json()["root_token"]
     return r.json()
+
+
+# ---------------------------------------------------------------- transcripts (second-wave suites)
+
+# Keys whose values differ per run or per server (ids, secrets, clocks): compared by type only.
+VOLATILE_KEYS = frozenset({
+    "request_id", "accessor", "client_token", "token", "id", "entity_id", "uuid",
+    "creation_time", "issue_time", "expire_time", "last_renewal", "last_renewal_time",
+    "created_time", "updated_time", "install_time", "wrapped_accessor", "migration_id",
+    "ttl", "lease_duration", "creation_ttl_remaining", "server_time_utc",
+})
+# OpenBao-only additions that Vault 1.14 (the API Tresor speaks) does not send; dropped.
+BAO_ONLY_KEYS = frozenset({"metadata_cas_required", "current_metadata_version"})
+# Keys whose value is volatile only when it is not empty (`""` / null keep their meaning).
+VOLATILE_WHEN_SET = frozenset({"deletion_time", "last_renewal", "expire_time", "lease_id"})
+
+
+def scrub(value, key: str | None = None, ns: tuple = ()):
+    """Deterministic view of a JSON value: volatile fields become `<type>`, known per-run
+    strings (tokens, UUIDs, times, ports) are normalised, and each (text, placeholder) pair in
+    `ns` is substituted (a test's own random names)."""
+    if key in VOLATILE_WHEN_SET and value in ("", None, 0):
+        return value
+    if key in VOLATILE_KEYS or key in VOLATILE_WHEN_SET:
+        return f"<{shape(value) if not isinstance(value, (dict, list)) else type(value).__name__}>"
+    if isinstance(value, dict):
+        return {scrub_text(k, ns): scrub(v, k, ns) for k, v in sorted(value.items()) if k not in BAO_ONLY_KEYS}
+    if isinstance(value, list):
+        return [scrub(v, None, ns) for v in value]
+    if isinstance(value, str):
+        return scrub_text(value, ns)
+    return value
+
+
+def scrub_text(text: str, ns: tuple = ()) -> str:
+    for raw, placeholder in ns:
+        if raw:
+            text = text.replace(raw, placeholder)
+    text = normalise(text)
+    # Product names in advisory text: bao says "OpenBao CLI ... 'bao kv get'", Vault "Vault CLI ... 'vault kv get'".
+    text = re.sub(r"\b(?:OpenBao|Vault) CLI, use '(?:bao|vault) ", "<PRODUCT> CLI, use '<CLI> ", text)
+    # Token accessors and wrapping tokens: 24 base62 characters (TOK-11).
+    return re.sub(r"(?<![A-Za-z0-9.])[A-Za-z0-9]{24}(?![A-Za-z0-9])", "<ACCESSOR>", text)
+
+
+def observe_http(r: requests.Response, ns: tuple = ()) -> tuple:
+    """(status, scrubbed JSON body or text) of a raw HTTP answer."""
+    if not r.content:
+        return (r.status_code, None)
+    return (r.status_code, scrub(json_or_text(r), None, ns))
+
+
+def observe_call(fn, *args, ns: tuple = (), **kwargs):
+    """Run an hvac call; record a dict answer scrubbed, a raw Response as (status, body), and
+    an hvac exception as (class name, errors)."""
+    import hvac.exceptions
+
+    try:
+        value = fn(*args, **kwargs)
+    except hvac.exceptions.VaultError as e:
+        return ("raised", type(e).__name__, scrub(e.errors, None, ns))
+    if isinstance(value, requests.Response):
+        return ("response",) + observe_http(value, ns)
+    return ("ok", scrub(value, None, ns))
+
+
+class Transcript:
+    """An ordered list of (label, observation) steps; two transcripts compare step by step."""
+
+    def __init__(self, ns: tuple = ()):
+        self.steps: list = []
+        self.ns = ns
+
+    def add(self, label: str, observation) -> None:
+        self.steps.append((label, observation))
+
+    def http(self, label: str, r: requests.Response) -> requests.Response:
+        self.add(label, observe_http(r, self.ns))
+        return r
+
+    def call(self, label: str, fn, *args, **kwargs):
+        """Record an hvac call and return its raw result (None if it raised)."""
+        import hvac.exceptions
+
+        try:
+            value = fn(*args, **kwargs)
+        except hvac.exceptions.VaultError as e:
+            self.add(label, ("raised", type(e).__name__, scrub(e.errors, None, self.ns)))
+            return None
+        if isinstance(value, requests.Response):
+            self.add(label, ("response",) + observe_http(value, self.ns))
+        else:
+            self.add(label, ("ok", scrub(value, None, self.ns)))
+        return value
+
+    def as_dict(self) -> dict:
+        return dict(self.steps)
+
+
+def transcript_diff(got: list, want: list) -> str:
+    """Readable list of the steps that differ (empty when equal)."""
+    lines = []
+    for i in range(max(len(got), len(want))):
+        g = got[i] if i < len(got) else ("<missing>", None)
+        w = want[i] if i < len(want) else ("<missing>", None)
+        if g != w:
+            lines.append(f"step {i} {w[0]!r}:\n    bao:    {w[1]!r}\n    tresor: {g[1]!r}"
+                         + ("" if g[0] == w[0] else f"\n    (tresor step label {g[0]!r})"))
+    return "\n".join(lines)
+
+
+def api(srv: Server, method: str, path: str, token: str | None = "root", json_body=None,
+        data=None, headers: dict | None = None, timeout: float = 30, **kw) -> requests.Response:
+    """One raw request to /v1/<path> with an optional token."""
+    h = dict(headers or {})
+    if token is not None:
+        h["X-Vault-Token"] = token
+    return requests.request(method, srv.v1(path), headers=h, json=json_body, data=data,
+                            timeout=timeout, **kw)
+
+
+def wait_until(pred, deadline_s: float, interval_s: float = 0.1) -> bool:
+    """Bounded poll: True as soon as pred() is truthy, False after deadline_s."""
+    end = time.monotonic() + deadline_s
+    for _ in range(int(deadline_s / interval_s) + 2):
+        if pred():
+            return True
+        if time.monotonic() > end:
+            return False
+        time.sleep(interval_s)
+    return False
+
+
+def log_leaks(srv: Server, secrets) -> list:
+    """The secrets (tokens, secret values) that appear verbatim in the server's log."""
+    try:
+        with open(srv.log_path, "rb") as f:
+            log = f.read().decode("utf-8", "replace")
+    except OSError:
+        return []
+    return sorted(s for s in secrets if s and s in log)
+
+
+def compare_with_bao(pair, kind: str, name: str, flow, check=None) -> "Transcript":
+    """Run `flow(srv) -> Transcript` on the module's `kind` server. On bao, run `check` (the
+    test's own literal expectations) and keep the transcript; on Tresor, compare with bao's
+    transcript of the same test (replayed on the shared bao server if bao's variant did not
+    run), reporting every differing step at once."""
+    got = flow(pair.get(kind))
+    if kind == "bao":
+        pair.want[name] = got
+        if check is not None:
+            check(got.as_dict())
+        return got
+    want = pair.want.get(name)
+    if want is None:
+        want = flow(pair.get("bao"))
+        pair.want[name] = want
+    diff = transcript_diff(got.steps, want.steps)
+    assert not diff, f"Tresor differs from bao in {name}:\n{diff}"
+    return got
