@@ -9,4 +9,7 @@ pub mod policy;
 mod token;
 
 pub use error::AuthError;
-pub use token::{Clock, CreateToken, TokenEntry, TokenLifecycleHook, TokenRole, TokenStore, TokenType, TtlRequest, calculate_ttl, generate_token, token_backend};
+pub use token::{
+    Clock, CreateToken, TokenEntry, TokenLifecycleHook, TokenRole, TokenStore, TokenType,
+    TtlRequest, calculate_ttl, generate_token, token_backend,
+};

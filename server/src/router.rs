@@ -21,7 +21,10 @@ pub struct Routed {
 
 /// ACL denial text (ERR-04): Vault's wrapped multi-error.
 fn acl_denied() -> Error {
-    Error::new(ErrorKind::PermissionDenied, "1 error occurred:\n\t* permission denied\n\n")
+    Error::new(
+        ErrorKind::PermissionDenied,
+        "1 error occurred:\n\t* permission denied\n\n",
+    )
 }
 
 /// A missing, unknown or expired token: 403 with the reference server's text.
@@ -32,7 +35,11 @@ fn token_denied() -> Error {
 impl Core {
     /// Runs one request through authentication, the ACL and the mount table.
     pub async fn handle_request(self: &Arc<Self>, routed: Routed) -> Result<Reply, Error> {
-        let Routed { mut request, help, patch_content_type_error } = routed;
+        let Routed {
+            mut request,
+            help,
+            patch_content_type_error,
+        } = routed;
         if let Some(sys_path) = request.path.strip_prefix("sys/")
             && sys::is_unauthenticated(sys_path)
         {
@@ -40,7 +47,11 @@ impl Core {
             if help {
                 return self.help_reply(&MountBackend::System, &request.path);
             }
-            return self.sys_paths().handle(self.clone(), request).await.map_err(raw_endpoint_error);
+            return self
+                .sys_paths()
+                .handle(self.clone(), request)
+                .await
+                .map_err(raw_endpoint_error);
         }
         if let Some(error) = patch_content_type_error {
             return Err(error);
@@ -58,7 +69,10 @@ impl Core {
             return self.sys_paths().handle(self.clone(), request).await;
         }
         // Sealing a sealed node is a no-op that needs no token (the reference answers 204).
-        if request.path.trim_end_matches('/') == "sys/seal" && request.operation == Operation::Update && self.is_sealed() {
+        if request.path.trim_end_matches('/') == "sys/seal"
+            && request.operation == Operation::Update
+            && self.is_sealed()
+        {
             return Ok(Reply::NoContent);
         }
         self.require_unsealed()?;
@@ -74,7 +88,12 @@ impl Core {
         result
     }
 
-    async fn route_authenticated(self: &Arc<Self>, mut request: Request, token: &TokenEntry, help: bool) -> Result<Reply, Error> {
+    async fn route_authenticated(
+        self: &Arc<Self>,
+        mut request: Request,
+        token: &TokenEntry,
+        help: bool,
+    ) -> Result<Reply, Error> {
         let acl = self.policies().acl(&token.policies);
         let routes = self.routes();
         let Some((mounted, relative_path)) = routes.route(&request.path) else {
@@ -82,7 +101,13 @@ impl Core {
             if !acl.is_root() {
                 return Err(acl_denied());
             }
-            return Err(Error::new(ErrorKind::UnsupportedPath, format!("no handler for route \"{}\". route entry not found.", request.path)));
+            return Err(Error::new(
+                ErrorKind::UnsupportedPath,
+                format!(
+                    "no handler for route \"{}\". route entry not found.",
+                    request.path
+                ),
+            ));
         };
         let full_path = request.path.clone();
         let relative_path = relative_path.to_string();
@@ -91,7 +116,10 @@ impl Core {
             return Err(Error::invalid("cannot write to a path ending in '/'"));
         }
         request.path = relative_path;
-        request.mount = mounted.context(self.settings.default_lease_ttl_seconds, self.settings.max_lease_ttl_seconds);
+        request.mount = mounted.context(
+            self.settings.default_lease_ttl_seconds,
+            self.settings.max_lease_ttl_seconds,
+        );
         request.caller = Some(caller_of(token, false));
 
         // Vault asks the path whether a write creates or updates, for the ACL.
@@ -105,7 +133,10 @@ impl Core {
         if !decision.allowed {
             return Err(acl_denied());
         }
-        if mounted.backend.is_system() && sys::requires_sudo(&request.path) && !decision.root_privileges {
+        if mounted.backend.is_system()
+            && sys::requires_sudo(&request.path)
+            && !decision.root_privileges
+        {
             return Err(acl_denied());
         }
         request.caller = Some(caller_of(token, decision.root_privileges));
@@ -123,7 +154,9 @@ impl Core {
             MountBackend::System => self.sys_paths().handle(self.clone(), request).await?,
             MountBackend::Logical(backend) => backend.handle_request(request).await?,
         };
-        let reply = self.register_lease(reply, &mount, &relative_path, token).await?;
+        let reply = self
+            .register_lease(reply, &mount, &relative_path, token)
+            .await?;
         match wrap_ttl_seconds {
             Some(ttl) => self.wrap_reply(reply, ttl, &full_path, &request_id).await,
             None => Ok(reply),
@@ -132,12 +165,21 @@ impl Core {
 
     /// A reply whose lease carries revocation data becomes a lease with an id (LSE-07); the
     /// expiration manager grants the TTL (capped by the mount) and may add a warning.
-    async fn register_lease(&self, mut reply: Reply, mount: &tresor_framework::MountContext, relative_path: &str, token: &TokenEntry) -> Result<Reply, Error> {
+    async fn register_lease(
+        &self,
+        mut reply: Reply,
+        mount: &tresor_framework::MountContext,
+        relative_path: &str,
+        token: &TokenEntry,
+    ) -> Result<Reply, Error> {
         if let Reply::Secret(secret) = &mut reply
             && let Some(lease) = secret.lease.as_mut()
             && lease.internal_data.is_some()
         {
-            let granted = self.expiration().issue_lease(mount, relative_path, lease, Some(&token.id_hash)).await?;
+            let granted = self
+                .expiration()
+                .issue_lease(mount, relative_path, lease, Some(&token.id_hash))
+                .await?;
             lease.lease_id = granted.lease_id;
             lease.renewable = granted.renewable;
             lease.lease_duration_seconds = granted.lease_duration_seconds;
@@ -164,7 +206,10 @@ impl Core {
         };
         match help {
             Some(help) => Reply::raw(200, serde_json::json!({ "help": help, "see_also": null })),
-            None => Err(Error::new(ErrorKind::UnsupportedPath, "1 error occurred:\n\t* unsupported path\n\n")),
+            None => Err(Error::new(
+                ErrorKind::UnsupportedPath,
+                "1 error occurred:\n\t* unsupported path\n\n",
+            )),
         }
     }
 }

@@ -26,7 +26,10 @@ pub fn run(args: &[String]) -> i32 {
         false => match config::load(&flags.config_paths) {
             Ok(server_config) => server_config,
             Err(error) => {
-                eprintln!("Error loading configuration from {}: {error}", display_paths(&flags.config_paths));
+                eprintln!(
+                    "Error loading configuration from {}: {error}",
+                    display_paths(&flags.config_paths)
+                );
                 return 1;
             }
         },
@@ -34,18 +37,31 @@ pub fn run(args: &[String]) -> i32 {
     if let Some(level) = &flags.log_level {
         server_config.log_level = level.clone();
     }
-    init_logging(&server_config.log_level, flags.log_format.as_deref().unwrap_or(&server_config.log_format));
+    init_logging(
+        &server_config.log_level,
+        flags
+            .log_format
+            .as_deref()
+            .unwrap_or(&server_config.log_format),
+    );
     for warning in &server_config.warnings {
         tracing::warn!("{warning}");
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("Error starting the async runtime: {error}");
             return 1;
         }
     };
-    let dev = flags.dev.then_some(DevOptions { root_token_id: flags.dev_root_token_id.clone(), store_token: !flags.dev_no_store_token, kv_version: if flags.dev_kv_v1 { "1" } else { "2" } });
+    let dev = flags.dev.then_some(DevOptions {
+        root_token_id: flags.dev_root_token_id.clone(),
+        store_token: !flags.dev_no_store_token,
+        kv_version: if flags.dev_kv_v1 { "1" } else { "2" },
+    });
     match runtime.block_on(serve(server_config, dev)) {
         Ok(()) => 0,
         Err(message) => {
@@ -62,12 +78,19 @@ struct DevOptions {
 }
 
 fn display_paths(paths: &[PathBuf]) -> String {
-    paths.iter().map(|path| path.display().to_string()).collect::<Vec<_>>().join(", ")
+    paths
+        .iter()
+        .map(|path| path.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn init_logging(level: &str, format: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(format!("{level},sled=warn,openraft=warn")).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter = tracing_subscriber::EnvFilter::try_new(format!("{level},sled=warn,openraft=warn"))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = match format {
         "json" => builder.json().try_init(),
         _ => builder.try_init(),
@@ -75,40 +98,77 @@ fn init_logging(level: &str, format: &str) {
 }
 
 async fn serve(server_config: ServerConfig, dev: Option<DevOptions>) -> Result<(), String> {
-    let first_listener = server_config.listeners.first().cloned().ok_or("at least one listener must be configured")?;
+    let first_listener = server_config
+        .listeners
+        .first()
+        .cloned()
+        .ok_or("at least one listener must be configured")?;
     // Dev mode runs the production storage code on a directory that disappears on exit.
     let dev_directory = match dev {
-        Some(_) => Some(tempfile::tempdir().map_err(|error| format!("Error creating the dev storage directory: {error}"))?),
+        Some(_) => Some(
+            tempfile::tempdir()
+                .map_err(|error| format!("Error creating the dev storage directory: {error}"))?,
+        ),
         None => None,
     };
     let (storage_path, node_name) = match (&dev_directory, &server_config.storage) {
         (Some(directory), _) => (directory.path().to_path_buf(), Some("dev".to_string())),
         (None, Some(StorageConfig::Raft(raft))) => {
             if raft.path.as_os_str().is_empty() {
-                return Err("Error initializing storage of type raft: 'path' must be set".to_string());
+                return Err(
+                    "Error initializing storage of type raft: 'path' must be set".to_string(),
+                );
             }
             (raft.path.clone(), raft.node_id.clone())
         }
-        (None, Some(StorageConfig::InMem)) => return Err("storage \"inmem\" is only available in dev mode".to_string()),
-        (None, Some(StorageConfig::Other { kind })) => return Err(format!("Unknown storage type {kind}: Tresor supports storage \"raft\"")),
+        (None, Some(StorageConfig::InMem)) => {
+            return Err("storage \"inmem\" is only available in dev mode".to_string());
+        }
+        (None, Some(StorageConfig::Other { kind })) => {
+            return Err(format!(
+                "Unknown storage type {kind}: Tresor supports storage \"raft\""
+            ));
+        }
         (None, None) => return Err("A storage backend must be specified".to_string()),
     };
-    std::fs::create_dir_all(&storage_path).map_err(|error| format!("Error creating storage directory {}: {error}", storage_path.display()))?;
+    std::fs::create_dir_all(&storage_path).map_err(|error| {
+        format!(
+            "Error creating storage directory {}: {error}",
+            storage_path.display()
+        )
+    })?;
     let node_name = match node_name {
         Some(name) => name,
         None => persisted_node_name(&storage_path)?,
     };
-    let api_addr = server_config.api_addr.clone().unwrap_or_else(|| default_api_addr(&first_listener));
-    let cluster_addr = server_config.cluster_addr.clone().unwrap_or_else(|| format!("https://{}", first_listener.cluster_address));
-    let raft = RaftStorage::open(RaftConfig { dir: storage_path.clone(), node_id: node_id_number(&node_name), node_name, cluster_addr: cluster_addr.clone() })
-        .await
-        .map_err(|error| format!("Error initializing storage of type raft: {error}"))?;
+    let api_addr = server_config
+        .api_addr
+        .clone()
+        .unwrap_or_else(|| default_api_addr(&first_listener));
+    let cluster_addr = server_config
+        .cluster_addr
+        .clone()
+        .unwrap_or_else(|| format!("https://{}", first_listener.cluster_address));
+    let raft = RaftStorage::open(RaftConfig {
+        dir: storage_path.clone(),
+        node_id: node_id_number(&node_name),
+        node_name,
+        cluster_addr: cluster_addr.clone(),
+    })
+    .await
+    .map_err(|error| format!("Error initializing storage of type raft: {error}"))?;
     let settings = CoreSettings {
         api_addr,
         cluster_addr,
         cluster_name: server_config.cluster_name.clone(),
-        default_lease_ttl_seconds: nonzero_or(server_config.default_lease_ttl_seconds, crate::mounts::SYSTEM_DEFAULT_LEASE_TTL_SECONDS),
-        max_lease_ttl_seconds: nonzero_or(server_config.max_lease_ttl_seconds, crate::mounts::SYSTEM_MAX_LEASE_TTL_SECONDS),
+        default_lease_ttl_seconds: nonzero_or(
+            server_config.default_lease_ttl_seconds,
+            crate::mounts::SYSTEM_DEFAULT_LEASE_TTL_SECONDS,
+        ),
+        max_lease_ttl_seconds: nonzero_or(
+            server_config.max_lease_ttl_seconds,
+            crate::mounts::SYSTEM_MAX_LEASE_TTL_SECONDS,
+        ),
         storage_type: "raft",
     };
     let core = Core::new(settings, raft.clone(), Arc::new(ShamirSeal));
@@ -146,8 +206,15 @@ fn nonzero_or(value: u64, default: u64) -> u64 {
 }
 
 fn default_api_addr(listener: &ListenerConfig) -> String {
-    let scheme = if listener.tls_disable { "http" } else { "https" };
-    let address = listener.address.replace("0.0.0.0", "127.0.0.1").replace("[::]", "127.0.0.1");
+    let scheme = if listener.tls_disable {
+        "http"
+    } else {
+        "https"
+    };
+    let address = listener
+        .address
+        .replace("0.0.0.0", "127.0.0.1")
+        .replace("[::]", "127.0.0.1");
     format!("{scheme}://{address}")
 }
 
@@ -171,17 +238,32 @@ fn persisted_node_name(storage_path: &Path) -> Result<String, String> {
         Err(error) => return Err(format!("Error reading {}: {error}", path.display())),
     }
     let name = uuid::Uuid::new_v4().to_string();
-    std::fs::write(&path, &name).map_err(|error| format!("Error writing {}: {error}", path.display()))?;
+    std::fs::write(&path, &name)
+        .map_err(|error| format!("Error writing {}: {error}", path.display()))?;
     Ok(name)
 }
 
 /// DEV-01/02: initialise with one share, unseal, print the banner scripts grep.
-async fn start_dev(core: &Arc<Core>, listener: &ListenerConfig, dev: DevOptions) -> Result<(), String> {
-    let outcome = core.initialize_dev(dev.root_token_id, dev.kv_version).await.map_err(|error| format!("Error initializing dev mode: {error}"))?;
-    let unseal_key = outcome.keys_base64.first().map(|key| key.as_str()).unwrap_or("");
+async fn start_dev(
+    core: &Arc<Core>,
+    listener: &ListenerConfig,
+    dev: DevOptions,
+) -> Result<(), String> {
+    let outcome = core
+        .initialize_dev(dev.root_token_id, dev.kv_version)
+        .await
+        .map_err(|error| format!("Error initializing dev mode: {error}"))?;
+    let unseal_key = outcome
+        .keys_base64
+        .first()
+        .map(|key| key.as_str())
+        .unwrap_or("");
     if dev.store_token
         && let Some(home) = std::env::var_os("HOME")
-        && let Err(error) = std::fs::write(Path::new(&home).join(".vault-token"), outcome.root_token.as_bytes())
+        && let Err(error) = std::fs::write(
+            Path::new(&home).join(".vault-token"),
+            outcome.root_token.as_bytes(),
+        )
     {
         tracing::warn!(%error, "could not store the root token in ~/.vault-token");
     }
@@ -209,13 +291,14 @@ async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(terminate) => terminate,
-            Err(_) => {
-                let _ = interrupt.await;
-                return;
-            }
-        };
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(terminate) => terminate,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = interrupt => {}
             _ = terminate.recv() => {}

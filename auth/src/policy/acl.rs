@@ -134,18 +134,39 @@ impl Acl {
         if self.root {
             return true;
         }
-        let grants = |permissions: &Permissions| !permissions.capabilities.is_deny() && !permissions.capabilities.names().is_empty() && permissions.capabilities.names() != ["deny"];
-        let under_mount = |pattern: &str| pattern.starts_with(mount_path) || mount_path.starts_with(pattern);
-        if self.exact.iter().any(|(pattern, permissions)| pattern.starts_with(mount_path) && grants(permissions)) {
+        let grants = |permissions: &Permissions| {
+            !permissions.capabilities.is_deny()
+                && !permissions.capabilities.names().is_empty()
+                && permissions.capabilities.names() != ["deny"]
+        };
+        let under_mount =
+            |pattern: &str| pattern.starts_with(mount_path) || mount_path.starts_with(pattern);
+        if self
+            .exact
+            .iter()
+            .any(|(pattern, permissions)| pattern.starts_with(mount_path) && grants(permissions))
+        {
             return true;
         }
-        if self.prefix.iter().any(|(pattern, permissions)| under_mount(pattern) && grants(permissions)) {
+        if self
+            .prefix
+            .iter()
+            .any(|(pattern, permissions)| under_mount(pattern) && grants(permissions))
+        {
             return true;
         }
         let mount_segments: Vec<&str> = mount_path.trim_end_matches('/').split('/').collect();
         self.segment_wildcard.iter().any(|rule| {
             grants(&rule.permissions)
-                && rule.segments.iter().zip(mount_segments.iter()).all(|(pattern, segment)| pattern == "+" || pattern == segment || (rule.is_prefix && segment.starts_with(pattern.as_str())))
+                && rule
+                    .segments
+                    .iter()
+                    .zip(mount_segments.iter())
+                    .all(|(pattern, segment)| {
+                        pattern == "+"
+                            || pattern == segment
+                            || (rule.is_prefix && segment.starts_with(pattern.as_str()))
+                    })
         })
     }
 

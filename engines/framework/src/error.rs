@@ -38,11 +38,17 @@ pub struct Error {
 
 impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error { kind, messages: vec![message.into()] }
+        Error {
+            kind,
+            messages: vec![message.into()],
+        }
     }
     /// An error with an empty `errors` array, as Vault sends for 404 and 405.
     pub fn bare(kind: ErrorKind) -> Self {
-        Error { kind, messages: Vec::new() }
+        Error {
+            kind,
+            messages: Vec::new(),
+        }
     }
     pub fn invalid(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Invalid, message)
@@ -54,7 +60,10 @@ impl Error {
         Self::bare(ErrorKind::UnsupportedOperation)
     }
     pub fn permission_denied() -> Self {
-        Self::new(ErrorKind::PermissionDenied, "1 error occurred:\n\t* permission denied\n\n")
+        Self::new(
+            ErrorKind::PermissionDenied,
+            "1 error occurred:\n\t* permission denied\n\n",
+        )
     }
     pub fn sealed() -> Self {
         Self::new(ErrorKind::Sealed, "Vault is sealed")
@@ -82,7 +91,9 @@ impl std::error::Error for Error {}
 impl From<tresor_storage::StorageError> for Error {
     fn from(error: tresor_storage::StorageError) -> Self {
         match error {
-            tresor_storage::StorageError::Refused(message) if message == "Vault is sealed" => Error::sealed(),
+            tresor_storage::StorageError::Refused(message) if message == "Vault is sealed" => {
+                Error::sealed()
+            }
             other => Error::internal(other.to_string()),
         }
     }

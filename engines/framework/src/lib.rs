@@ -45,7 +45,12 @@ pub trait Backend: Send + Sync + 'static {
     /// Renews a lease: the backend may refuse or cap the TTL. The expiration manager has
     /// already computed `lease.ttl_seconds` (increment capped by mount/system max).
     async fn renew_lease(&self, lease: LeaseRequest) -> Result<LeaseInfo, Error> {
-        Ok(LeaseInfo { lease_id: lease.lease_id, renewable: true, lease_duration_seconds: lease.ttl_seconds, internal_data: None })
+        Ok(LeaseInfo {
+            lease_id: lease.lease_id,
+            renewable: true,
+            lease_duration_seconds: lease.ttl_seconds,
+            internal_data: None,
+        })
     }
 }
 

@@ -3,8 +3,8 @@
 //! Use with serde's `deserialize_with`: `#[serde(default, deserialize_with = "loose::seconds")]`.
 //! Every function accepts `null` as "not supplied" (the type's default, or `None`).
 
-use serde::de::{Deserializer, Error as _};
 use serde::Deserialize;
+use serde::de::{Deserializer, Error as _};
 use serde_json::Value;
 
 /// Parses a Go `strconv.ParseBool` spelling.
@@ -30,7 +30,9 @@ pub fn parse_duration_seconds(text: &str) -> Result<u64, String> {
     if let Some(days) = text.strip_suffix('d')
         && let Ok(days) = days.parse::<u64>()
     {
-        return days.checked_mul(86_400).ok_or_else(|| format!("duration out of range: {text}"));
+        return days
+            .checked_mul(86_400)
+            .ok_or_else(|| format!("duration out of range: {text}"));
     }
     parse_go_duration_nanos(text).map(|nanos| (nanos / 1_000_000_000) as u64)
 }
@@ -47,13 +49,17 @@ fn parse_go_duration_nanos(text: &str) -> Result<u128, String> {
     let mut total_nanos: f64 = 0.0;
     let mut components = 0;
     while !rest.is_empty() {
-        let number_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let number_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
         if number_end == 0 {
             return Err(invalid());
         }
         let number: f64 = rest[..number_end].parse().map_err(|_| invalid())?;
         rest = &rest[number_end..];
-        let unit_end = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let unit_end = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
         let unit_nanos: f64 = match &rest[..unit_end] {
             "ns" => 1.0,
             "us" | "µs" | "μs" => 1e3,
@@ -109,7 +115,9 @@ fn duration_from_value(value: Value) -> Result<Option<u64>, String> {
             match text.parse::<u64>() {
                 Ok(seconds) => Ok(Some(seconds)),
                 Err(_) => match text.parse::<f64>() {
-                    Ok(seconds) if seconds >= 0.0 && seconds.is_finite() => Ok(Some(seconds as u64)),
+                    Ok(seconds) if seconds >= 0.0 && seconds.is_finite() => {
+                        Ok(Some(seconds as u64))
+                    }
                     _ => Err(format!("invalid duration: {text}")),
                 },
             }
@@ -134,7 +142,9 @@ fn bool_from_value(value: Value) -> Result<Option<bool>, String> {
         Value::Null => Ok(None),
         Value::Bool(flag) => Ok(Some(flag)),
         Value::String(text) if text.is_empty() => Ok(Some(false)),
-        Value::String(text) => parse_bool(&text).map(Some).ok_or_else(|| format!("cannot parse '{text}' as bool")),
+        Value::String(text) => parse_bool(&text)
+            .map(Some)
+            .ok_or_else(|| format!("cannot parse '{text}' as bool")),
         Value::Number(number) => match number.to_string().as_str() {
             "0" => Ok(Some(false)),
             "1" => Ok(Some(true)),
@@ -162,7 +172,9 @@ pub fn int_from_value(value: &Value) -> Result<Option<i64>, String> {
     if text.is_empty() {
         return Ok(None);
     }
-    text.parse::<i64>().map(Some).map_err(|_| format!("cannot parse '{text}' as int"))
+    text.parse::<i64>()
+        .map(Some)
+        .map_err(|_| format!("cannot parse '{text}' as int"))
 }
 
 /// An integer from `3` or `"3"`; `null` or absent is 0.
@@ -179,7 +191,10 @@ pub fn opt_int<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<i64>
 pub fn comma_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
     let items = match Value::deserialize(deserializer)? {
         Value::Null => Vec::new(),
-        Value::String(text) => text.split(',').map(|item| item.trim().to_string()).collect(),
+        Value::String(text) => text
+            .split(',')
+            .map(|item| item.trim().to_string())
+            .collect(),
         Value::Array(values) => {
             let mut items = Vec::with_capacity(values.len());
             for value in values {
@@ -255,16 +270,36 @@ mod tests {
 
     #[test]
     fn bools_ints_and_lists_are_loose() {
-        for (input, expected) in [(json!(true), true), (json!("true"), true), (json!("1"), true), (json!(1), true), (json!("f"), false), (json!(null), false)] {
-            assert_eq!(check(json!({ "flag": input })).expect("valid bool").flag, expected);
+        for (input, expected) in [
+            (json!(true), true),
+            (json!("true"), true),
+            (json!("1"), true),
+            (json!(1), true),
+            (json!("f"), false),
+            (json!(null), false),
+        ] {
+            assert_eq!(
+                check(json!({ "flag": input })).expect("valid bool").flag,
+                expected
+            );
         }
         assert!(check(json!({"flag": "yes"})).is_err());
         assert_eq!(check(json!({"count": "3"})).expect("int").count, Some(3));
         assert_eq!(check(json!({"count": 3})).expect("int").count, Some(3));
         assert!(check(json!({"count": "x"})).is_err());
         assert!(check(json!({"count": 1.5})).is_err());
-        assert_eq!(check(json!({"policies": "a, b,,c"})).expect("list").policies, ["a", "b", "c"]);
-        assert_eq!(check(json!({"policies": ["a", " b"]})).expect("list").policies, ["a", "b"]);
+        assert_eq!(
+            check(json!({"policies": "a, b,,c"}))
+                .expect("list")
+                .policies,
+            ["a", "b", "c"]
+        );
+        assert_eq!(
+            check(json!({"policies": ["a", " b"]}))
+                .expect("list")
+                .policies,
+            ["a", "b"]
+        );
     }
 
     #[test]

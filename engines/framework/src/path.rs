@@ -11,7 +11,11 @@ use std::sync::Arc;
 
 type HandlerFuture = Pin<Box<dyn Future<Output = Result<Reply, Error>> + Send>>;
 type Handler<B> = Arc<dyn Fn(Arc<B>, Request, Captures) -> HandlerFuture + Send + Sync>;
-type ExistenceCheck<B> = Arc<dyn Fn(Arc<B>, Request, Captures) -> Pin<Box<dyn Future<Output = Result<bool, Error>> + Send>> + Send + Sync>;
+type ExistenceCheck<B> = Arc<
+    dyn Fn(Arc<B>, Request, Captures) -> Pin<Box<dyn Future<Output = Result<bool, Error>> + Send>>
+        + Send
+        + Sync,
+>;
 
 /// Named values captured from the request path by `{name}` and `{*name}` segments.
 #[derive(Debug, Clone, Default)]
@@ -22,7 +26,11 @@ pub struct Captures {
 impl Captures {
     /// The captured value; empty when the pattern has no such capture.
     pub fn get(&self, name: &str) -> &str {
-        self.values.iter().find(|(key, _)| *key == name).map(|(_, value)| value.as_str()).unwrap_or("")
+        self.values
+            .iter()
+            .find(|(key, _)| *key == name)
+            .map(|(_, value)| value.as_str())
+            .unwrap_or("")
     }
 }
 
@@ -56,8 +64,17 @@ impl<B: Send + Sync + 'static> Path<B> {
     /// programmer error caught by the first test that builds the table.
     pub fn new(pattern: &'static str) -> Self {
         let segments = parse_pattern(pattern);
-        assert!(segments.len() <= PATTERN_SEGMENTS_MAX, "pattern {pattern} has too many segments");
-        Path { pattern, segments, handlers: HashMap::new(), existence_check: None, help: "" }
+        assert!(
+            segments.len() <= PATTERN_SEGMENTS_MAX,
+            "pattern {pattern} has too many segments"
+        );
+        Path {
+            pattern,
+            segments,
+            handlers: HashMap::new(),
+            existence_check: None,
+            help: "",
+        }
     }
 
     pub fn pattern(&self) -> &'static str {
@@ -77,10 +94,22 @@ impl<B: Send + Sync + 'static> Path<B> {
             let handler = handler.clone();
             Box::pin(async move {
                 let fields = decode_input::<I>(&request, &captures)?;
-                handler(backend, Input { fields, captures, request }).await
+                handler(
+                    backend,
+                    Input {
+                        fields,
+                        captures,
+                        request,
+                    },
+                )
+                .await
             })
         });
-        assert!(self.handlers.insert(operation, boxed).is_none(), "operation {operation:?} registered twice on {}", self.pattern);
+        assert!(
+            self.handlers.insert(operation, boxed).is_none(),
+            "operation {operation:?} registered twice on {}",
+            self.pattern
+        );
         self
     }
 
@@ -150,7 +179,9 @@ impl<B: Send + Sync + 'static> Path<B> {
             Operation::Create => Operation::Update,
             other => other,
         };
-        self.handlers.get(&operation).or_else(|| self.handlers.get(&fallback))
+        self.handlers
+            .get(&operation)
+            .or_else(|| self.handlers.get(&fallback))
     }
 }
 
@@ -159,7 +190,8 @@ fn decode_input<I: DeserializeOwned>(request: &Request, captures: &Captures) -> 
     for (name, value) in &captures.values {
         data.insert((*name).to_string(), Value::String(value.clone()));
     }
-    serde_json::from_value(Value::Object(data)).map_err(|error| Error::invalid(strip_position(error.to_string())))
+    serde_json::from_value(Value::Object(data))
+        .map_err(|error| Error::invalid(strip_position(error.to_string())))
 }
 
 /// serde_json appends "at line 0 column 0" to errors from `from_value`; Vault's messages have no
@@ -174,16 +206,29 @@ fn strip_position(message: String) -> String {
 fn parse_pattern(pattern: &'static str) -> Vec<Segment> {
     let mut segments = Vec::new();
     for part in pattern.split('/') {
-        if let Some(name) = part.strip_prefix("{*").and_then(|rest| rest.strip_suffix('}')) {
+        if let Some(name) = part
+            .strip_prefix("{*")
+            .and_then(|rest| rest.strip_suffix('}'))
+        {
             segments.push(Segment::Rest(name));
-        } else if let Some(name) = part.strip_prefix('{').and_then(|rest| rest.strip_suffix('}')) {
+        } else if let Some(name) = part
+            .strip_prefix('{')
+            .and_then(|rest| rest.strip_suffix('}'))
+        {
             segments.push(Segment::Capture(name));
         } else {
             segments.push(Segment::Literal(part));
         }
     }
-    if let Some(position) = segments.iter().position(|segment| matches!(segment, Segment::Rest(_))) {
-        assert_eq!(position + 1, segments.len(), "a rest capture must be last in {pattern}");
+    if let Some(position) = segments
+        .iter()
+        .position(|segment| matches!(segment, Segment::Rest(_)))
+    {
+        assert_eq!(
+            position + 1,
+            segments.len(),
+            "a rest capture must be last in {pattern}"
+        );
     }
     segments
 }
@@ -202,7 +247,9 @@ fn match_segments(segments: &[Segment], path: &str) -> Option<Captures> {
         };
         match segment {
             Segment::Literal(literal) if *literal == part => {}
-            Segment::Capture(name) if !part.is_empty() => captures.values.push((name, part.to_string())),
+            Segment::Capture(name) if !part.is_empty() => {
+                captures.values.push((name, part.to_string()))
+            }
             _ => return None,
         }
         let is_last = index + 1 == segments.len();
@@ -230,7 +277,11 @@ impl<B: Send + Sync + 'static> PathTable<B> {
     }
 
     fn route(&self, path: &str) -> Option<(&Path<B>, Captures)> {
-        self.paths.iter().find_map(|candidate| candidate.matches(path).map(|captures| (candidate, captures)))
+        self.paths.iter().find_map(|candidate| {
+            candidate
+                .matches(path)
+                .map(|captures| (candidate, captures))
+        })
     }
 
     /// Whether a path is served at all (for 404 vs 405 decisions before authentication).
@@ -241,10 +292,16 @@ impl<B: Send + Sync + 'static> PathTable<B> {
     /// Runs the request through its path's handler.
     pub async fn handle(&self, backend: Arc<B>, request: Request) -> Result<Reply, Error> {
         let Some((path, captures)) = self.route(&request.path) else {
-            return Err(Error::new(ErrorKind::UnsupportedPath, "1 error occurred:\n\t* unsupported path\n\n"));
+            return Err(Error::new(
+                ErrorKind::UnsupportedPath,
+                "1 error occurred:\n\t* unsupported path\n\n",
+            ));
         };
         let Some(handler) = path.handler(request.operation) else {
-            return Err(Error::new(ErrorKind::UnsupportedOperation, "1 error occurred:\n\t* unsupported operation\n\n"));
+            return Err(Error::new(
+                ErrorKind::UnsupportedOperation,
+                "1 error occurred:\n\t* unsupported operation\n\n",
+            ));
         };
         handler(backend, request, captures).await
     }
@@ -273,7 +330,13 @@ mod tests {
 
     fn check(pattern: &'static str, path: &str) -> Option<Vec<(String, String)>> {
         let segments = parse_pattern(pattern);
-        match_segments(&segments, path).map(|captures| captures.values.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+        match_segments(&segments, path).map(|captures| {
+            captures
+                .values
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect()
+        })
     }
 
     #[test]
@@ -281,11 +344,20 @@ mod tests {
         assert_eq!(check("seal-status", "seal-status"), Some(vec![]));
         assert_eq!(check("seal-status", "seal-status/"), Some(vec![]));
         assert_eq!(check("seal-status", "seal-statusx"), None);
-        assert_eq!(check("keys/{name}", "keys/a"), Some(vec![("name".into(), "a".into())]));
+        assert_eq!(
+            check("keys/{name}", "keys/a"),
+            Some(vec![("name".into(), "a".into())])
+        );
         assert_eq!(check("keys/{name}", "keys/"), None);
         assert_eq!(check("keys/{name}", "keys/a/b"), None);
-        assert_eq!(check("mounts/{*path}", "mounts/a/b/"), Some(vec![("path".into(), "a/b/".into())]));
-        assert_eq!(check("mounts/{*path}", "mounts"), Some(vec![("path".into(), "".into())]));
+        assert_eq!(
+            check("mounts/{*path}", "mounts/a/b/"),
+            Some(vec![("path".into(), "a/b/".into())])
+        );
+        assert_eq!(
+            check("mounts/{*path}", "mounts"),
+            Some(vec![("path".into(), "".into())])
+        );
         assert_eq!(check("rekey/init", "rekey"), None);
     }
 
@@ -299,27 +371,55 @@ mod tests {
     struct Backend;
 
     fn request(operation: Operation, path: &str, data: serde_json::Value) -> Request {
-        let serde_json::Value::Object(data) = data else { panic!("object expected") };
-        Request { operation, path: path.into(), data, client_token: None, request_id: "id".into(), mount: Default::default(), caller: None, wrap_ttl_seconds: None }
+        let serde_json::Value::Object(data) = data else {
+            panic!("object expected")
+        };
+        Request {
+            operation,
+            path: path.into(),
+            data,
+            client_token: None,
+            request_id: "id".into(),
+            mount: Default::default(),
+            caller: None,
+            wrap_ttl_seconds: None,
+        }
     }
-
 
     #[test]
     fn table_routes_decodes_and_reports_unsupported() {
-        let table = PathTable::new(vec![Path::new("things/{name}").write(|_: Arc<Backend>, input: Input<Named>| async move {
-            Reply::data(serde_json::json!({"name": input.fields.name, "count": input.fields.count}))
-        })]);
+        let table = PathTable::new(vec![Path::new("things/{name}").write(
+            |_: Arc<Backend>, input: Input<Named>| async move {
+                Reply::data(
+                    serde_json::json!({"name": input.fields.name, "count": input.fields.count}),
+                )
+            },
+        )]);
         let backend = Arc::new(Backend);
         let run = |request| block_on(table.handle(backend.clone(), request));
-        match run(request(Operation::Update, "things/x", serde_json::json!({"count": "3", "name": "ignored"}))) {
-            Ok(Reply::Secret(secret)) => assert_eq!(secret.data, Some(serde_json::json!({"name": "x", "count": 3}))),
+        match run(request(
+            Operation::Update,
+            "things/x",
+            serde_json::json!({"count": "3", "name": "ignored"}),
+        )) {
+            Ok(Reply::Secret(secret)) => assert_eq!(
+                secret.data,
+                Some(serde_json::json!({"name": "x", "count": 3}))
+            ),
             other => panic!("unexpected {other:?}"),
         }
-        let error = run(request(Operation::Update, "things/x", serde_json::json!({"count": "x"}))).expect_err("bad int");
+        let error = run(request(
+            Operation::Update,
+            "things/x",
+            serde_json::json!({"count": "x"}),
+        ))
+        .expect_err("bad int");
         assert_eq!(error.kind(), ErrorKind::Invalid);
-        let error = run(request(Operation::Read, "things/x", serde_json::json!({}))).expect_err("no read");
+        let error =
+            run(request(Operation::Read, "things/x", serde_json::json!({}))).expect_err("no read");
         assert_eq!(error.kind(), ErrorKind::UnsupportedOperation);
-        let error = run(request(Operation::Read, "other", serde_json::json!({}))).expect_err("no path");
+        let error =
+            run(request(Operation::Read, "other", serde_json::json!({}))).expect_err("no path");
         assert_eq!(error.kind(), ErrorKind::UnsupportedPath);
     }
 

@@ -46,13 +46,19 @@ pub struct LeaseInfo {
 impl Reply {
     /// An envelope whose `data` is the serialised value.
     pub fn data(value: impl Serialize) -> Result<Reply, Error> {
-        let data = serde_json::to_value(value).map_err(|error| Error::internal(format!("serialising reply: {error}")))?;
-        Ok(Reply::Secret(Secret { data: Some(data), status: 200, ..Secret::default() }))
+        let data = serde_json::to_value(value)
+            .map_err(|error| Error::internal(format!("serialising reply: {error}")))?;
+        Ok(Reply::Secret(Secret {
+            data: Some(data),
+            status: 200,
+            ..Secret::default()
+        }))
     }
 
     /// A bare JSON body (no envelope) with the given status.
     pub fn raw(status: u16, value: impl Serialize) -> Result<Reply, Error> {
-        let body = serde_json::value::to_raw_value(&value).map_err(|error| Error::internal(format!("serialising reply: {error}")))?;
+        let body = serde_json::value::to_raw_value(&value)
+            .map_err(|error| Error::internal(format!("serialising reply: {error}")))?;
         Ok(Reply::Raw { status, body })
     }
 

@@ -14,7 +14,10 @@ impl StorageView {
     /// `prefix` must be empty or end with `/`.
     pub fn new(inner: Arc<dyn Storage>, prefix: impl Into<String>) -> Self {
         let prefix = prefix.into();
-        assert!(prefix.is_empty() || prefix.ends_with('/'), "a storage view prefix ends with '/'");
+        assert!(
+            prefix.is_empty() || prefix.ends_with('/'),
+            "a storage view prefix ends with '/'"
+        );
         StorageView { inner, prefix }
     }
 
@@ -45,8 +48,13 @@ impl Storage for StorageView {
         let operations = operations
             .into_iter()
             .map(|operation| match operation {
-                Operation::Put { key, value } => Operation::Put { key: self.full(&key), value },
-                Operation::Delete { key } => Operation::Delete { key: self.full(&key) },
+                Operation::Put { key, value } => Operation::Put {
+                    key: self.full(&key),
+                    value,
+                },
+                Operation::Delete { key } => Operation::Delete {
+                    key: self.full(&key),
+                },
             })
             .collect();
         self.inner.batch(operations).await

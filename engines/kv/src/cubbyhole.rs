@@ -22,10 +22,20 @@ pub fn cubbyhole_backend(storage: StorageView) -> Arc<dyn Backend> {
 
 impl CubbyholeBackend {
     fn for_caller(&self, request: &Request) -> Result<KvBackend, Error> {
-        let Some(caller) = request.caller.as_ref().filter(|caller| !caller.token_hash.is_empty()) else {
-            return Err(Error::new(tresor_framework::ErrorKind::Invalid, "client token empty"));
+        let Some(caller) = request
+            .caller
+            .as_ref()
+            .filter(|caller| !caller.token_hash.is_empty())
+        else {
+            return Err(Error::new(
+                tresor_framework::ErrorKind::Invalid,
+                "client token empty",
+            ));
         };
-        Ok(KvBackend::new(self.storage.sub_view(&format!("{}/", caller.token_hash)), KvVersion::V1))
+        Ok(KvBackend::new(
+            self.storage.sub_view(&format!("{}/", caller.token_hash)),
+            KvVersion::V1,
+        ))
     }
 }
 
@@ -70,7 +80,10 @@ pub async fn destroy_cubbyhole(storage: &StorageView, token_hash: &str) -> Resul
         }
     }
     for chunk in keys.chunks(DESTROY_BATCH_KEYS_MAX) {
-        let operations = chunk.iter().map(|key| Operation::Delete { key: key.clone() }).collect();
+        let operations = chunk
+            .iter()
+            .map(|key| Operation::Delete { key: key.clone() })
+            .collect();
         storage.batch(operations).await?;
     }
     Ok(())

@@ -1,14 +1,18 @@
 //! Init, unseal, seal and rekey: the transitions of the core.
 
-use super::{BARRIER_UNSEAL_KEYS_PATH, CLUSTER_INFO_PATH, ClusterInfo, Core, SEAL_CONFIG_PATH, UnsealedState};
+use super::{
+    BARRIER_UNSEAL_KEYS_PATH, CLUSTER_INFO_PATH, ClusterInfo, Core, SEAL_CONFIG_PATH, UnsealedState,
+};
 use tresor_framework::Error;
-use tresor_seal::{KeyShare, RootKey, SealConfig, SealError, SealErrorKind, SubmitOutcome, UnsealKey, UnsealProgress, shamir};
+use tresor_seal::{
+    KeyShare, RootKey, SealConfig, SealError, SealErrorKind, SubmitOutcome, UnsealKey,
+    UnsealProgress, shamir,
+};
 use tresor_storage::{Operation, Storage};
 use zeroize::Zeroizing;
 
 /// Vault's text when the combined key does not open the stored root key (clients show it).
-const UNSEAL_FAILED_TEXT: &str =
-    "unable to retrieve stored keys: invalid key: failed to decrypt keys from storage: cipher: message authentication failed";
+const UNSEAL_FAILED_TEXT: &str = "unable to retrieve stored keys: invalid key: failed to decrypt keys from storage: cipher: message authentication failed";
 
 /// Validated input of `sys/init`.
 pub struct InitRequest {
@@ -62,7 +66,9 @@ impl Core {
         let Some(encoded) = self.physical.get(SEAL_CONFIG_PATH).await? else {
             return Ok(None);
         };
-        serde_json::from_slice(&encoded).map(Some).map_err(|_| Error::internal("corrupt seal configuration"))
+        serde_json::from_slice(&encoded)
+            .map(Some)
+            .map_err(|_| Error::internal("corrupt seal configuration"))
     }
 
     pub async fn is_initialized(&self) -> Result<bool, Error> {
@@ -75,42 +81,84 @@ impl Core {
         if self.is_initialized().await? {
             return Err(Error::invalid("Vault is already initialized"));
         }
-        shamir::validate_shares(usize::from(request.secret_shares), usize::from(request.secret_threshold)).map_err(seal_error)?;
+        shamir::validate_shares(
+            usize::from(request.secret_shares),
+            usize::from(request.secret_threshold),
+        )
+        .map_err(seal_error)?;
         self.raft.initialize_single_node().await?;
 
         let root_key = RootKey::generate();
-        self.barrier.initialize(&root_key).await.map_err(seal_error)?;
+        self.barrier
+            .initialize(&root_key)
+            .await
+            .map_err(seal_error)?;
         let unseal_key = UnsealKey::generate();
-        let protected_root_key = self.seal.protect_root_key(&root_key, Some(&unseal_key)).await.map_err(seal_error)?;
-        let shares = shamir::split(&unseal_key, request.secret_shares, request.secret_threshold).map_err(seal_error)?;
+        let protected_root_key = self
+            .seal
+            .protect_root_key(&root_key, Some(&unseal_key))
+            .await
+            .map_err(seal_error)?;
+        let shares = shamir::split(&unseal_key, request.secret_shares, request.secret_threshold)
+            .map_err(seal_error)?;
 
         // The root token and cluster identity live behind the barrier, so open it briefly.
         self.barrier.unseal(&root_key).await.map_err(seal_error)?;
-        let written = self.write_initial_state(request.root_token_id.as_deref()).await;
+        let written = self
+            .write_initial_state(request.root_token_id.as_deref())
+            .await;
         self.barrier.seal();
         self.tokens.clear_cache();
         let root_token = written?;
 
         // The seal configuration is the commit point: until it exists the node is uninitialised.
         let config = SealConfig::shamir(request.secret_shares, request.secret_threshold);
-        let config = serde_json::to_vec(&config).map_err(|error| Error::internal(error.to_string()))?;
+        let config =
+            serde_json::to_vec(&config).map_err(|error| Error::internal(error.to_string()))?;
         self.physical
             .batch(vec![
-                Operation::Put { key: BARRIER_UNSEAL_KEYS_PATH.to_string(), value: protected_root_key },
-                Operation::Put { key: SEAL_CONFIG_PATH.to_string(), value: config },
+                Operation::Put {
+                    key: BARRIER_UNSEAL_KEYS_PATH.to_string(),
+                    value: protected_root_key,
+                },
+                Operation::Put {
+                    key: SEAL_CONFIG_PATH.to_string(),
+                    value: config,
+                },
             ])
             .await?;
-        tracing::info!(shares = request.secret_shares, threshold = request.secret_threshold, "vault initialized");
-        Ok(InitOutcome { keys_hex: shamir::encode_hex(&shares), keys_base64: shamir::encode_base64(&shares), root_token })
+        tracing::info!(
+            shares = request.secret_shares,
+            threshold = request.secret_threshold,
+            "vault initialized"
+        );
+        Ok(InitOutcome {
+            keys_hex: shamir::encode_hex(&shares),
+            keys_base64: shamir::encode_base64(&shares),
+            root_token,
+        })
     }
 
-    async fn write_initial_state(&self, root_token_id: Option<&str>) -> Result<Zeroizing<String>, Error> {
-        let suffix: String = uuid::Uuid::new_v4().simple().to_string().chars().take(8).collect();
+    async fn write_initial_state(
+        &self,
+        root_token_id: Option<&str>,
+    ) -> Result<Zeroizing<String>, Error> {
+        let suffix: String = uuid::Uuid::new_v4()
+            .simple()
+            .to_string()
+            .chars()
+            .take(8)
+            .collect();
         let cluster = ClusterInfo {
-            name: self.settings.cluster_name.clone().unwrap_or_else(|| format!("vault-cluster-{suffix}")),
+            name: self
+                .settings
+                .cluster_name
+                .clone()
+                .unwrap_or_else(|| format!("vault-cluster-{suffix}")),
             id: uuid::Uuid::new_v4().to_string(),
         };
-        let encoded = serde_json::to_vec(&cluster).map_err(|error| Error::internal(error.to_string()))?;
+        let encoded =
+            serde_json::to_vec(&cluster).map_err(|error| Error::internal(error.to_string()))?;
         self.barrier.put(CLUSTER_INFO_PATH, encoded).await?;
         let token = self.tokens.create_root(root_token_id).await?;
         Ok(Zeroizing::new(token))
@@ -125,7 +173,12 @@ impl Core {
         if !self.is_sealed() {
             return Ok(());
         }
-        let outcome = self.unseal_progress.lock().await.submit(share, config.secret_threshold).map_err(seal_error)?;
+        let outcome = self
+            .unseal_progress
+            .lock()
+            .await
+            .submit(share, config.secret_threshold)
+            .map_err(seal_error)?;
         let SubmitOutcome::Complete(unseal_key) = outcome else {
             return Ok(());
         };
@@ -137,7 +190,11 @@ impl Core {
         let Some(protected) = self.physical.get(BARRIER_UNSEAL_KEYS_PATH).await? else {
             return Err(Error::internal("stored root key is missing"));
         };
-        match self.seal.recover_root_key(&protected, Some(unseal_key)).await {
+        match self
+            .seal
+            .recover_root_key(&protected, Some(unseal_key))
+            .await
+        {
             Ok(root_key) => Ok(root_key),
             Err(error) if error.is_invalid_input() => Err(Error::invalid(UNSEAL_FAILED_TEXT)),
             Err(error) => Err(seal_error(error)),
@@ -149,7 +206,10 @@ impl Core {
         match self.load_unsealed_state().await {
             Ok(state) => {
                 tracing::info!(cluster_name = %state.cluster.name, "vault unsealed");
-                *self.unsealed.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(state);
+                *self
+                    .unsealed
+                    .write()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(state);
                 Ok(())
             }
             Err(error) => {
@@ -165,11 +225,15 @@ impl Core {
         let Some(encoded) = self.barrier.get(CLUSTER_INFO_PATH).await? else {
             return Err(Error::internal("cluster information is missing"));
         };
-        let cluster: ClusterInfo = serde_json::from_slice(&encoded).map_err(|_| Error::internal("corrupt cluster information"))?;
+        let cluster: ClusterInfo = serde_json::from_slice(&encoded)
+            .map_err(|_| Error::internal("corrupt cluster information"))?;
         self.policies.load().await?;
         self.load_mounts().await?;
         self.expiration.start().await?;
-        Ok(UnsealedState { cluster, active_since: time::OffsetDateTime::now_utc() })
+        Ok(UnsealedState {
+            cluster,
+            active_since: time::OffsetDateTime::now_utc(),
+        })
     }
 
     /// Drops everything loaded at unseal.
@@ -187,13 +251,19 @@ impl Core {
     /// Progress and nonce of the unseal in progress.
     pub async fn unseal_progress(&self) -> (usize, String) {
         let progress = self.unseal_progress.lock().await;
-        (progress.progress(), progress.nonce().unwrap_or("").to_string())
+        (
+            progress.progress(),
+            progress.nonce().unwrap_or("").to_string(),
+        )
     }
 
     /// `sys/seal`: drops every key from memory. Sealing a sealed node is not an error.
     pub async fn seal(&self) -> Result<(), Error> {
         let _lifecycle = self.lifecycle.lock().await;
-        *self.unsealed.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
+        *self
+            .unsealed
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
         if let Err(error) = self.barrier.persist_encryptions().await {
             tracing::warn!(%error, "could not persist the encryption count before sealing");
         }
@@ -206,13 +276,35 @@ impl Core {
     }
 
     /// Dev mode: init with one share, unseal with it, mount KV at `secret/` (DEV-01).
-    pub async fn initialize_dev(&self, root_token_id: Option<String>, kv_version: &str) -> Result<InitOutcome, Error> {
-        let outcome = self.initialize(InitRequest { secret_shares: 1, secret_threshold: 1, root_token_id }).await?;
-        let share_text = outcome.keys_base64.first().ok_or_else(|| Error::internal("init returned no key"))?;
+    pub async fn initialize_dev(
+        &self,
+        root_token_id: Option<String>,
+        kv_version: &str,
+    ) -> Result<InitOutcome, Error> {
+        let outcome = self
+            .initialize(InitRequest {
+                secret_shares: 1,
+                secret_threshold: 1,
+                root_token_id,
+            })
+            .await?;
+        let share_text = outcome
+            .keys_base64
+            .first()
+            .ok_or_else(|| Error::internal("init returned no key"))?;
         let share = shamir::parse_key_share(share_text).map_err(seal_error)?;
         self.submit_unseal_share(share).await?;
-        let mut secret = crate::mounts::MountEntry::new(crate::mounts::MountTableKind::Secrets, "secret/", "kv", "key/value secret storage");
-        secret.options = Some([("version".to_string(), kv_version.to_string())].into_iter().collect());
+        let mut secret = crate::mounts::MountEntry::new(
+            crate::mounts::MountTableKind::Secrets,
+            "secret/",
+            "kv",
+            "key/value secret storage",
+        );
+        secret.options = Some(
+            [("version".to_string(), kv_version.to_string())]
+                .into_iter()
+                .collect(),
+        );
         self.mount(secret).await?;
         Ok(outcome)
     }
@@ -220,7 +312,11 @@ impl Core {
     /// `GET sys/rekey/init`.
     pub async fn rekey_status(&self) -> Result<RekeyStatus, Error> {
         self.require_unsealed()?;
-        let required = self.seal_config().await?.map(|config| config.secret_threshold).unwrap_or(0);
+        let required = self
+            .seal_config()
+            .await?
+            .map(|config| config.secret_threshold)
+            .unwrap_or(0);
         let rekey = self.rekey.lock().await;
         Ok(match rekey.as_ref() {
             Some(operation) => RekeyStatus {
@@ -234,20 +330,40 @@ impl Core {
                 backup: false,
                 verification_required: false,
             },
-            None => RekeyStatus { nonce: String::new(), started: false, t: 0, n: 0, progress: 0, required, pgp_fingerprints: None, backup: false, verification_required: false },
+            None => RekeyStatus {
+                nonce: String::new(),
+                started: false,
+                t: 0,
+                n: 0,
+                progress: 0,
+                required,
+                pgp_fingerprints: None,
+                backup: false,
+                verification_required: false,
+            },
         })
     }
 
     /// `PUT sys/rekey/init`.
-    pub async fn rekey_start(&self, secret_shares: u8, secret_threshold: u8) -> Result<RekeyStatus, Error> {
+    pub async fn rekey_start(
+        &self,
+        secret_shares: u8,
+        secret_threshold: u8,
+    ) -> Result<RekeyStatus, Error> {
         self.require_unsealed()?;
-        shamir::validate_shares(usize::from(secret_shares), usize::from(secret_threshold)).map_err(seal_error)?;
+        shamir::validate_shares(usize::from(secret_shares), usize::from(secret_threshold))
+            .map_err(seal_error)?;
         {
             let mut rekey = self.rekey.lock().await;
             if rekey.is_some() {
                 return Err(Error::invalid("rekey already in progress"));
             }
-            *rekey = Some(RekeyOperation { nonce: uuid::Uuid::new_v4().to_string(), secret_shares, secret_threshold, progress: UnsealProgress::new() });
+            *rekey = Some(RekeyOperation {
+                nonce: uuid::Uuid::new_v4().to_string(),
+                secret_shares,
+                secret_threshold,
+                progress: UnsealProgress::new(),
+            });
         }
         self.rekey_status().await
     }
@@ -261,7 +377,11 @@ impl Core {
 
     /// `PUT sys/rekey/update`: one share of the current key. At the threshold the root key
     /// is protected under a new unseal key, split into new shares.
-    pub async fn rekey_submit(&self, share: KeyShare, nonce: &str) -> Result<Option<InitOutcome>, Error> {
+    pub async fn rekey_submit(
+        &self,
+        share: KeyShare,
+        nonce: &str,
+    ) -> Result<Option<InitOutcome>, Error> {
         self.require_unsealed()?;
         let Some(config) = self.seal_config().await? else {
             return Err(Error::sealed());
@@ -271,9 +391,15 @@ impl Core {
             return Err(Error::invalid("no rekey in progress"));
         };
         if operation.nonce != nonce {
-            return Err(Error::invalid(format!("incorrect nonce supplied; nonce for this rekey operation is \"{}\"", operation.nonce)));
+            return Err(Error::invalid(format!(
+                "incorrect nonce supplied; nonce for this rekey operation is \"{}\"",
+                operation.nonce
+            )));
         }
-        let outcome = operation.progress.submit(share, config.secret_threshold).map_err(seal_error)?;
+        let outcome = operation
+            .progress
+            .submit(share, config.secret_threshold)
+            .map_err(seal_error)?;
         let SubmitOutcome::Complete(unseal_key) = outcome else {
             return Ok(None);
         };
@@ -282,14 +408,25 @@ impl Core {
         drop(rekey);
         let root_key = self.recover_root_key(&unseal_key).await?;
         let new_unseal_key = UnsealKey::generate();
-        let protected_root_key = self.seal.protect_root_key(&root_key, Some(&new_unseal_key)).await.map_err(seal_error)?;
+        let protected_root_key = self
+            .seal
+            .protect_root_key(&root_key, Some(&new_unseal_key))
+            .await
+            .map_err(seal_error)?;
         let new_shares = shamir::split(&new_unseal_key, shares, threshold).map_err(seal_error)?;
-        let new_config = serde_json::to_vec(&SealConfig::shamir(shares, threshold)).map_err(|error| Error::internal(error.to_string()))?;
+        let new_config = serde_json::to_vec(&SealConfig::shamir(shares, threshold))
+            .map_err(|error| Error::internal(error.to_string()))?;
         let _lifecycle = self.lifecycle.lock().await;
         self.physical
             .batch(vec![
-                Operation::Put { key: BARRIER_UNSEAL_KEYS_PATH.to_string(), value: protected_root_key },
-                Operation::Put { key: SEAL_CONFIG_PATH.to_string(), value: new_config },
+                Operation::Put {
+                    key: BARRIER_UNSEAL_KEYS_PATH.to_string(),
+                    value: protected_root_key,
+                },
+                Operation::Put {
+                    key: SEAL_CONFIG_PATH.to_string(),
+                    value: new_config,
+                },
             ])
             .await?;
         tracing::info!(shares, threshold, "rekey complete");

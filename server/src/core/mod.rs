@@ -12,15 +12,15 @@ mod wrapping;
 
 pub use lifecycle::{InitRequest, seal_error};
 pub use policies::PolicyStore;
-pub use wrapping::WRAPPING_TOKEN_INVALID;
 pub use version::{BUILD_DATE, VERSION};
+pub use wrapping::WRAPPING_TOKEN_INVALID;
 
 use crate::expiration::{ExpirationManager, LeaseBackends};
 use crate::mounts::{MountBackend, RouteTable};
 use std::sync::{Arc, RwLock, Weak};
-use tresor_framework::{Backend, MountContext};
 use time::OffsetDateTime;
 use tresor_auth::{AuthError, TokenEntry, TokenLifecycleHook, TokenStore};
+use tresor_framework::{Backend, MountContext};
 use tresor_framework::{Error, PathTable, StorageView};
 use tresor_seal::{Barrier, Seal, UnsealProgress};
 use tresor_storage::{RaftStorage, Storage};
@@ -85,7 +85,10 @@ impl Core {
     pub fn new(settings: CoreSettings, raft: Arc<RaftStorage>, seal: Arc<dyn Seal>) -> Arc<Core> {
         let physical: Arc<dyn Storage> = raft.clone();
         let barrier = Arc::new(Barrier::new(physical.clone()));
-        let tokens = Arc::new(TokenStore::new(StorageView::new(barrier.clone(), TOKEN_STORE_PREFIX)));
+        let tokens = Arc::new(TokenStore::new(StorageView::new(
+            barrier.clone(),
+            TOKEN_STORE_PREFIX,
+        )));
         let token_backend = tresor_auth::token_backend(tokens.clone());
         let expiration_storage = StorageView::new(barrier.clone(), EXPIRATION_PREFIX);
         let policies = PolicyStore::new(StorageView::new(barrier.clone(), POLICY_PREFIX));
@@ -101,13 +104,17 @@ impl Core {
             lifecycle: tokio::sync::Mutex::new(()),
             unsealed: RwLock::new(None),
             sys_paths: crate::sys::path_table(),
-            expiration: ExpirationManager::new(expiration_storage, Arc::new(CoreLeaseBackends(weak_core.clone()))),
+            expiration: ExpirationManager::new(
+                expiration_storage,
+                Arc::new(CoreLeaseBackends(weak_core.clone())),
+            ),
             routes: RwLock::new(Arc::new(RouteTable::default())),
             mount_change: tokio::sync::Mutex::new(()),
             policies,
             token_backend,
         });
-        core.tokens.set_lifecycle_hook(Arc::new(CoreTokenHook(Arc::downgrade(&core))));
+        core.tokens
+            .set_lifecycle_hook(Arc::new(CoreTokenHook(Arc::downgrade(&core))));
         core
     }
 
@@ -120,7 +127,10 @@ impl Core {
     }
 
     /// The token behind an accessor.
-    pub async fn token_by_accessor(&self, accessor: &str) -> Result<Option<tresor_auth::TokenEntry>, Error> {
+    pub async fn token_by_accessor(
+        &self,
+        accessor: &str,
+    ) -> Result<Option<tresor_auth::TokenEntry>, Error> {
         Ok(self.tokens.lookup_by_accessor(accessor).await?)
     }
 
@@ -128,7 +138,10 @@ impl Core {
     fn cubbyhole_storage(&self) -> Option<StorageView> {
         let routes = self.routes();
         let mounted = routes.find(crate::mounts::MountTableKind::Secrets, "cubbyhole/")?;
-        Some(StorageView::new(self.barrier.clone(), mounted.entry.storage_prefix()))
+        Some(StorageView::new(
+            self.barrier.clone(),
+            mounted.entry.storage_prefix(),
+        ))
     }
 
     pub fn sys_paths(&self) -> &PathTable<Core> {
@@ -156,7 +169,10 @@ impl Core {
     }
 
     fn unsealed_state(&self) -> Option<UnsealedState> {
-        self.unsealed.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+        self.unsealed
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
     }
 
     pub fn cluster_info(&self) -> Option<ClusterInfo> {
@@ -184,7 +200,10 @@ impl LeaseBackends for CoreLeaseBackends {
     fn backend_for(&self, mount_path: &str) -> Option<(Arc<dyn Backend>, MountContext)> {
         let core = self.0.upgrade()?;
         let (mounted, _) = core.routes().route(mount_path)?;
-        let context = mounted.context(core.settings.default_lease_ttl_seconds, core.settings.max_lease_ttl_seconds);
+        let context = mounted.context(
+            core.settings.default_lease_ttl_seconds,
+            core.settings.max_lease_ttl_seconds,
+        );
         match &mounted.backend {
             MountBackend::Logical(backend) => Some((backend.clone(), context)),
             MountBackend::System => None,
@@ -205,21 +224,36 @@ struct CoreTokenHook(Weak<Core>);
 
 #[async_trait::async_trait]
 impl TokenLifecycleHook for CoreTokenHook {
-    async fn token_expiry_set(&self, token_hash: &str, expire_time_unix: Option<i64>) -> Result<(), AuthError> {
+    async fn token_expiry_set(
+        &self,
+        token_hash: &str,
+        expire_time_unix: Option<i64>,
+    ) -> Result<(), AuthError> {
         let Some(core) = self.0.upgrade() else {
             return Ok(());
         };
-        core.expiration.register_token_expiry(token_hash, expire_time_unix).await.map_err(|error| AuthError::Invalid(error.to_string()))
+        core.expiration
+            .register_token_expiry(token_hash, expire_time_unix)
+            .await
+            .map_err(|error| AuthError::Invalid(error.to_string()))
     }
 
     async fn token_revoked(&self, entry: &TokenEntry) -> Result<(), AuthError> {
         let Some(core) = self.0.upgrade() else {
             return Ok(());
         };
-        core.expiration.revoke_by_token(&entry.id_hash).await.map_err(|error| AuthError::Invalid(error.to_string()))?;
-        core.expiration.register_token_expiry(&entry.id_hash, None).await.map_err(|error| AuthError::Invalid(error.to_string()))?;
+        core.expiration
+            .revoke_by_token(&entry.id_hash)
+            .await
+            .map_err(|error| AuthError::Invalid(error.to_string()))?;
+        core.expiration
+            .register_token_expiry(&entry.id_hash, None)
+            .await
+            .map_err(|error| AuthError::Invalid(error.to_string()))?;
         if let Some(cubbyhole) = core.cubbyhole_storage() {
-            tresor_kv::destroy_cubbyhole(&cubbyhole, &entry.id_hash).await.map_err(|error| AuthError::Invalid(error.to_string()))?;
+            tresor_kv::destroy_cubbyhole(&cubbyhole, &entry.id_hash)
+                .await
+                .map_err(|error| AuthError::Invalid(error.to_string()))?;
         }
         Ok(())
     }
@@ -231,4 +265,3 @@ impl TokenLifecycleHook for CoreTokenHook {
         Ok(core.policies.get(name).is_some() || name == policies::RESPONSE_WRAPPING_POLICY)
     }
 }
-

@@ -1,7 +1,9 @@
 //! Mounting, unmounting, tuning and routing: the core's side of the mount tables.
 
 use super::Core;
-use crate::mounts::{MountBackend, MountEntry, MountTableKind, Mounted, RouteTable, create_backend};
+use crate::mounts::{
+    MountBackend, MountEntry, MountTableKind, Mounted, RouteTable, create_backend,
+};
 use std::sync::Arc;
 use tresor_framework::{Error, StorageView};
 use tresor_storage::{Operation, Storage};
@@ -29,10 +31,20 @@ fn table_path(kind: MountTableKind) -> &'static str {
 fn default_entries(kind: MountTableKind) -> Vec<MountEntry> {
     match kind {
         MountTableKind::Secrets => {
-            let mut cubbyhole = MountEntry::new(kind, "cubbyhole/", "cubbyhole", "per-token private secret storage");
+            let mut cubbyhole = MountEntry::new(
+                kind,
+                "cubbyhole/",
+                "cubbyhole",
+                "per-token private secret storage",
+            );
             cubbyhole.local = true;
             let identity = MountEntry::new(kind, "identity/", "identity", "identity store");
-            let mut system = MountEntry::new(kind, "sys/", "system", "system endpoints used for control, policy and debugging");
+            let mut system = MountEntry::new(
+                kind,
+                "sys/",
+                "system",
+                "system endpoints used for control, policy and debugging",
+            );
             system.seal_wrap = true;
             vec![cubbyhole, identity, system]
         }
@@ -47,7 +59,10 @@ fn default_entries(kind: MountTableKind) -> Vec<MountEntry> {
 impl Core {
     /// The current route table (cheap: one `Arc` clone).
     pub fn routes(&self) -> Arc<RouteTable> {
-        self.routes.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+        self.routes
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
     }
 
     fn mount_storage(&self, entry: &MountEntry) -> StorageView {
@@ -60,18 +75,25 @@ impl Core {
 
     fn mounted(&self, entry: MountEntry) -> Result<Arc<Mounted>, Error> {
         let backend = create_backend(&entry, self.mount_storage(&entry), &self.token_backend)?;
-        Ok(Arc::new(Mounted { route_path: entry.route_path(), entry, backend }))
+        Ok(Arc::new(Mounted {
+            route_path: entry.route_path(),
+            entry,
+            backend,
+        }))
     }
 
     async fn read_table(&self, kind: MountTableKind) -> Result<Option<Vec<MountEntry>>, Error> {
         let Some(encoded) = self.barrier.get(table_path(kind)).await? else {
             return Ok(None);
         };
-        serde_json::from_slice(&encoded).map(Some).map_err(|_| Error::internal("corrupt mount table"))
+        serde_json::from_slice(&encoded)
+            .map(Some)
+            .map_err(|_| Error::internal("corrupt mount table"))
     }
 
     async fn write_table(&self, kind: MountTableKind, entries: &[MountEntry]) -> Result<(), Error> {
-        let encoded = serde_json::to_vec(entries).map_err(|error| Error::internal(error.to_string()))?;
+        let encoded =
+            serde_json::to_vec(entries).map_err(|error| Error::internal(error.to_string()))?;
         self.barrier.put(table_path(kind), encoded).await?;
         Ok(())
     }
@@ -92,27 +114,50 @@ impl Core {
                 mounted.push(self.mounted(entry)?);
             }
         }
-        *self.routes.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(RouteTable::new(mounted));
+        *self
+            .routes
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(RouteTable::new(mounted));
         Ok(())
     }
 
     pub(super) fn clear_mounts(&self) {
-        *self.routes.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(RouteTable::default());
+        *self
+            .routes
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(RouteTable::default());
     }
 
     /// Persists `entries` for `kind` and swaps in a route table built from them.
-    async fn replace_table(&self, kind: MountTableKind, entries: Vec<MountEntry>) -> Result<(), Error> {
+    async fn replace_table(
+        &self,
+        kind: MountTableKind,
+        entries: Vec<MountEntry>,
+    ) -> Result<(), Error> {
         self.write_table(kind, &entries).await?;
         let current = self.routes();
-        let mut mounted: Vec<Arc<Mounted>> = current.mounts().filter(|mounted| mounted.entry.table != kind).cloned().collect();
+        let mut mounted: Vec<Arc<Mounted>> = current
+            .mounts()
+            .filter(|mounted| mounted.entry.table != kind)
+            .cloned()
+            .collect();
         for entry in entries {
-            let same = current.find(kind, &entry.path).filter(|existing| existing.entry.uuid == entry.uuid && same_backend_shape(&existing.entry, &entry));
+            let same = current.find(kind, &entry.path).filter(|existing| {
+                existing.entry.uuid == entry.uuid && same_backend_shape(&existing.entry, &entry)
+            });
             match same {
-                Some(existing) => mounted.push(Arc::new(Mounted { entry, route_path: existing.route_path.clone(), backend: existing.backend.clone() })),
+                Some(existing) => mounted.push(Arc::new(Mounted {
+                    entry,
+                    route_path: existing.route_path.clone(),
+                    backend: existing.backend.clone(),
+                })),
                 None => mounted.push(self.mounted(entry)?),
             }
         }
-        *self.routes.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(RouteTable::new(mounted));
+        *self
+            .routes
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(RouteTable::new(mounted));
         Ok(())
     }
 
@@ -120,13 +165,22 @@ impl Core {
     pub async fn mount(&self, entry: MountEntry) -> Result<(), Error> {
         let _change = self.mount_change.lock().await;
         let kind = entry.table;
-        if kind == MountTableKind::Secrets && RESERVED_SECRETS_PREFIXES.iter().any(|prefix| entry.path.starts_with(prefix)) {
+        if kind == MountTableKind::Secrets
+            && RESERVED_SECRETS_PREFIXES
+                .iter()
+                .any(|prefix| entry.path.starts_with(prefix))
+        {
             return Err(Error::invalid(format!("cannot mount \"{}\"", entry.path)));
         }
         if SINGLETON_TYPES.contains(&entry.mount_type.as_str()) {
             return Err(match (kind, entry.mount_type.as_str()) {
-                (MountTableKind::Auth, "token") => Error::invalid("token credential backend cannot be instantiated"),
-                _ => Error::invalid(format!("mount type of \"{}\" is not mountable", entry.mount_type)),
+                (MountTableKind::Auth, "token") => {
+                    Error::invalid("token credential backend cannot be instantiated")
+                }
+                _ => Error::invalid(format!(
+                    "mount type of \"{}\" is not mountable",
+                    entry.mount_type
+                )),
             });
         }
         let route_path = entry.route_path();
@@ -155,12 +209,25 @@ impl Core {
             return Ok(());
         };
         match (kind, existing.entry.mount_type.as_str()) {
-            (MountTableKind::Auth, "token") => return Err(Error::invalid("token credential backend cannot be disabled")),
-            (_, "system" | "cubbyhole" | "identity") => return Err(Error::invalid(format!("cannot unmount \"{path}\""))),
+            (MountTableKind::Auth, "token") => {
+                return Err(Error::invalid(
+                    "token credential backend cannot be disabled",
+                ));
+            }
+            (_, "system" | "cubbyhole" | "identity") => {
+                return Err(Error::invalid(format!("cannot unmount \"{path}\"")));
+            }
             _ => {}
         }
-        self.expiration().revoke_prefix(&existing.route_path, true).await?;
-        let entries: Vec<MountEntry> = self.routes().entries(kind).into_iter().filter(|entry| entry.path != path).collect();
+        self.expiration()
+            .revoke_prefix(&existing.route_path, true)
+            .await?;
+        let entries: Vec<MountEntry> = self
+            .routes()
+            .entries(kind)
+            .into_iter()
+            .filter(|entry| entry.path != path)
+            .collect();
         self.replace_table(kind, entries).await?;
         delete_tree(&self.mount_storage(&existing.entry)).await?;
         tracing::info!(path = %existing.route_path, "unmounted");
@@ -171,14 +238,30 @@ impl Core {
     pub async fn update_mount(&self, updated: MountEntry) -> Result<(), Error> {
         let _change = self.mount_change.lock().await;
         let kind = updated.table;
-        let entries = self.routes().entries(kind).into_iter().map(|entry| if entry.path == updated.path { updated.clone() } else { entry }).collect();
+        let entries = self
+            .routes()
+            .entries(kind)
+            .into_iter()
+            .map(|entry| {
+                if entry.path == updated.path {
+                    updated.clone()
+                } else {
+                    entry
+                }
+            })
+            .collect();
         self.replace_table(kind, entries).await
     }
 
     /// Tune from KV v1 to v2: moves the data into the v2 layout, then remounts as v2.
     pub async fn upgrade_kv(&self, mut entry: MountEntry) -> Result<(), Error> {
-        tresor_kv::upgrade_v1_to_v2(&self.mount_storage(&entry)).await.map_err(Error::from)?;
-        entry.options.get_or_insert_with(Default::default).insert("version".to_string(), "2".to_string());
+        tresor_kv::upgrade_v1_to_v2(&self.mount_storage(&entry))
+            .await
+            .map_err(Error::from)?;
+        entry
+            .options
+            .get_or_insert_with(Default::default)
+            .insert("version".to_string(), "2".to_string());
         self.update_mount(entry).await
     }
 
@@ -194,16 +277,27 @@ impl Core {
         moved.path = to.to_string();
         {
             let _change = self.mount_change.lock().await;
-            let entries = self.routes().entries(kind).into_iter().filter(|entry| entry.path != from).collect::<Vec<_>>();
+            let entries = self
+                .routes()
+                .entries(kind)
+                .into_iter()
+                .filter(|entry| entry.path != from)
+                .collect::<Vec<_>>();
             let target_route = moved.route_path();
-            if self.routes().mounts().any(|mounted| mounted.route_path != existing.route_path && (mounted.route_path.starts_with(&target_route) || target_route.starts_with(mounted.route_path.as_str()))) {
+            if self.routes().mounts().any(|mounted| {
+                mounted.route_path != existing.route_path
+                    && (mounted.route_path.starts_with(&target_route)
+                        || target_route.starts_with(mounted.route_path.as_str()))
+            }) {
                 return Err(Error::invalid(format!("path already in use at \"{to}\"")));
             }
             let mut entries = entries;
             entries.push(moved);
             self.replace_table(kind, entries).await?;
         }
-        self.expiration().revoke_prefix(&existing.route_path, true).await
+        self.expiration()
+            .revoke_prefix(&existing.route_path, true)
+            .await
     }
 }
 
@@ -230,7 +324,14 @@ async fn delete_tree(storage: &StorageView) -> Result<(), Error> {
         }
     }
     for chunk in keys.chunks(UNMOUNT_DELETE_BATCH_KEYS_MAX) {
-        storage.batch(chunk.iter().map(|key| Operation::Delete { key: key.clone() }).collect()).await?;
+        storage
+            .batch(
+                chunk
+                    .iter()
+                    .map(|key| Operation::Delete { key: key.clone() })
+                    .collect(),
+            )
+            .await?;
     }
     Ok(())
 }

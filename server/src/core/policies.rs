@@ -40,7 +40,11 @@ pub struct PolicyStore {
 impl PolicyStore {
     /// `storage` is the barrier view at `sys/policy/`.
     pub fn new(storage: StorageView) -> PolicyStore {
-        PolicyStore { storage, policies: RwLock::new(HashMap::new()), acls: RwLock::new(HashMap::new()) }
+        PolicyStore {
+            storage,
+            policies: RwLock::new(HashMap::new()),
+            acls: RwLock::new(HashMap::new()),
+        }
     }
 
     /// Loads stored policies (creating `default` on first use). Called at unseal.
@@ -56,36 +60,63 @@ impl PolicyStore {
             let Some(encoded) = self.storage.get(&name).await? else {
                 continue;
             };
-            let stored: StoredPolicy = serde_json::from_slice(&encoded).map_err(|_| Error::internal("corrupt policy entry"))?;
+            let stored: StoredPolicy = serde_json::from_slice(&encoded)
+                .map_err(|_| Error::internal("corrupt policy entry"))?;
             match parse_policy(&stored.name, &stored.policy) {
                 Ok(policy) => {
                     loaded.insert(stored.name.clone(), Arc::new(policy));
                 }
-                Err(error) => tracing::warn!(policy = %stored.name, %error, "stored policy does not parse; ignoring it"),
+                Err(error) => {
+                    tracing::warn!(policy = %stored.name, %error, "stored policy does not parse; ignoring it")
+                }
             }
         }
-        let wrapping = parse_policy(RESPONSE_WRAPPING_POLICY, RESPONSE_WRAPPING_POLICY_TEXT).map_err(|error| Error::internal(error.to_string()))?;
+        let wrapping = parse_policy(RESPONSE_WRAPPING_POLICY, RESPONSE_WRAPPING_POLICY_TEXT)
+            .map_err(|error| Error::internal(error.to_string()))?;
         loaded.insert(RESPONSE_WRAPPING_POLICY.to_string(), Arc::new(wrapping));
-        *self.policies.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = loaded;
-        self.acls.write().unwrap_or_else(|poisoned| poisoned.into_inner()).clear();
+        *self
+            .policies
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = loaded;
+        self.acls
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clear();
         Ok(())
     }
 
     pub fn clear(&self) {
-        self.policies.write().unwrap_or_else(|poisoned| poisoned.into_inner()).clear();
-        self.acls.write().unwrap_or_else(|poisoned| poisoned.into_inner()).clear();
+        self.policies
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clear();
+        self.acls
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clear();
     }
 
     async fn store(&self, name: &str, text: &str) -> Result<(), Error> {
-        let encoded = serde_json::to_vec(&StoredPolicy { name: name.to_string(), policy: text.to_string() }).map_err(|error| Error::internal(error.to_string()))?;
+        let encoded = serde_json::to_vec(&StoredPolicy {
+            name: name.to_string(),
+            policy: text.to_string(),
+        })
+        .map_err(|error| Error::internal(error.to_string()))?;
         self.storage.put(name, encoded).await?;
         Ok(())
     }
 
     /// Names of the stored policies plus `root`, sorted (SP-01).
     pub fn names(&self) -> Vec<String> {
-        let policies = self.policies.read().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let mut names: Vec<String> = policies.keys().filter(|name| name.as_str() != RESPONSE_WRAPPING_POLICY).cloned().collect();
+        let policies = self
+            .policies
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut names: Vec<String> = policies
+            .keys()
+            .filter(|name| name.as_str() != RESPONSE_WRAPPING_POLICY)
+            .cloned()
+            .collect();
         names.push(ROOT_POLICY.to_string());
         names.sort();
         names
@@ -99,7 +130,10 @@ impl PolicyStore {
         if name == RESPONSE_WRAPPING_POLICY {
             return None;
         }
-        let policies = self.policies.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let policies = self
+            .policies
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         policies.get(name).map(|policy| policy.text().to_string())
     }
 
@@ -109,12 +143,20 @@ impl PolicyStore {
             return Err(Error::invalid("cannot update \"root\" policy"));
         }
         if name == RESPONSE_WRAPPING_POLICY {
-            return Err(Error::invalid(format!("cannot update \"{RESPONSE_WRAPPING_POLICY}\" policy")));
+            return Err(Error::invalid(format!(
+                "cannot update \"{RESPONSE_WRAPPING_POLICY}\" policy"
+            )));
         }
         let policy = parse_policy(name, text).map_err(|error| Error::invalid(error.to_string()))?;
         self.store(name, text).await?;
-        self.policies.write().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(name.to_string(), Arc::new(policy));
-        self.acls.write().unwrap_or_else(|poisoned| poisoned.into_inner()).clear();
+        self.policies
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(name.to_string(), Arc::new(policy));
+        self.acls
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clear();
         Ok(())
     }
 
@@ -123,12 +165,22 @@ impl PolicyStore {
         match name {
             DEFAULT_POLICY => return Err(Error::invalid("cannot delete default policy")),
             ROOT_POLICY => return Err(Error::invalid("cannot delete \"root\" policy")),
-            RESPONSE_WRAPPING_POLICY => return Err(Error::invalid(format!("cannot delete \"{RESPONSE_WRAPPING_POLICY}\" policy"))),
+            RESPONSE_WRAPPING_POLICY => {
+                return Err(Error::invalid(format!(
+                    "cannot delete \"{RESPONSE_WRAPPING_POLICY}\" policy"
+                )));
+            }
             _ => {}
         }
         self.storage.delete(name).await?;
-        self.policies.write().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(name);
-        self.acls.write().unwrap_or_else(|poisoned| poisoned.into_inner()).clear();
+        self.policies
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .remove(name);
+        self.acls
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clear();
         Ok(())
     }
 
@@ -138,11 +190,19 @@ impl PolicyStore {
         let mut key: Vec<String> = policy_names.to_vec();
         key.sort();
         key.dedup();
-        if let Some(acl) = self.acls.read().unwrap_or_else(|poisoned| poisoned.into_inner()).get(&key) {
+        if let Some(acl) = self
+            .acls
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(&key)
+        {
             return acl.clone();
         }
         let acl = Arc::new(self.compile(&key));
-        let mut acls = self.acls.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut acls = self
+            .acls
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if acls.len() >= ACL_CACHE_ENTRIES_MAX {
             acls.clear();
         }
@@ -151,7 +211,10 @@ impl PolicyStore {
     }
 
     fn compile(&self, names: &[String]) -> Acl {
-        let policies = self.policies.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let policies = self
+            .policies
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let mut selected: Vec<Arc<Policy>> = Vec::new();
         for name in names {
             if name == ROOT_POLICY {

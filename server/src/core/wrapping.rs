@@ -33,26 +33,70 @@ pub struct WrappingLookup {
 
 impl Core {
     fn wrapping_cubbyhole(&self, entry: &TokenEntry) -> Result<StorageView, Error> {
-        let storage = self.cubbyhole_storage().ok_or_else(|| Error::internal("cubbyhole mount is missing"))?;
+        let storage = self
+            .cubbyhole_storage()
+            .ok_or_else(|| Error::internal("cubbyhole mount is missing"))?;
         Ok(storage.sub_view(&format!("{}/", entry.id_hash)))
     }
 
     /// Wraps a reply: stores it and answers only `wrap_info`.
-    pub async fn wrap_reply(&self, reply: Reply, ttl_seconds: u64, creation_path: &str, request_id: &str) -> Result<Reply, Error> {
+    pub async fn wrap_reply(
+        &self,
+        reply: Reply,
+        ttl_seconds: u64,
+        creation_path: &str,
+        request_id: &str,
+    ) -> Result<Reply, Error> {
         let stored = match reply {
             Reply::NoContent => return Ok(Reply::NoContent),
-            Reply::Raw { status, body } => StoredResponse { status, body: serde_json::from_str(body.get()).map_err(|error| Error::internal(error.to_string()))? },
-            Reply::Secret(secret) => StoredResponse { status: secret.status, body: envelope_value(&secret, request_id) },
+            Reply::Raw { status, body } => StoredResponse {
+                status,
+                body: serde_json::from_str(body.get())
+                    .map_err(|error| Error::internal(error.to_string()))?,
+            },
+            Reply::Secret(secret) => StoredResponse {
+                status: secret.status,
+                body: envelope_value(&secret, request_id),
+            },
         };
-        let wrapped_accessor = stored.body.get("auth").and_then(|auth| auth.get("accessor")).and_then(|accessor| accessor.as_str()).map(str::to_string);
-        let (token, entry) = self.create_wrapping_token(ttl_seconds, creation_path).await?;
-        let encoded = serde_json::to_vec(&stored).map_err(|error| Error::internal(error.to_string()))?;
-        self.wrapping_cubbyhole(&entry)?.put(RESPONSE_KEY, encoded).await?;
-        Ok(Reply::Secret(Secret { wrap_info: Some(wrap_info(&token, &entry, ttl_seconds, creation_path, wrapped_accessor)), status: 200, ..Secret::default() }))
+        let wrapped_accessor = stored
+            .body
+            .get("auth")
+            .and_then(|auth| auth.get("accessor"))
+            .and_then(|accessor| accessor.as_str())
+            .map(str::to_string);
+        let (token, entry) = self
+            .create_wrapping_token(ttl_seconds, creation_path)
+            .await?;
+        let encoded =
+            serde_json::to_vec(&stored).map_err(|error| Error::internal(error.to_string()))?;
+        self.wrapping_cubbyhole(&entry)?
+            .put(RESPONSE_KEY, encoded)
+            .await?;
+        Ok(Reply::Secret(Secret {
+            wrap_info: Some(wrap_info(
+                &token,
+                &entry,
+                ttl_seconds,
+                creation_path,
+                wrapped_accessor,
+            )),
+            status: 200,
+            ..Secret::default()
+        }))
     }
 
-    async fn create_wrapping_token(&self, ttl_seconds: u64, creation_path: &str) -> Result<(String, TokenEntry), Error> {
-        let meta: BTreeMap<String, String> = [(META_CREATION_PATH.to_string(), creation_path.to_string()), (META_CREATION_TTL.to_string(), ttl_seconds.to_string())].into_iter().collect();
+    async fn create_wrapping_token(
+        &self,
+        ttl_seconds: u64,
+        creation_path: &str,
+    ) -> Result<(String, TokenEntry), Error> {
+        let meta: BTreeMap<String, String> = [
+            (META_CREATION_PATH.to_string(), creation_path.to_string()),
+            (META_CREATION_TTL.to_string(), ttl_seconds.to_string()),
+        ]
+        .into_iter()
+        .collect();
         let request = CreateToken {
             id: None,
             policies: vec![RESPONSE_WRAPPING_POLICY.to_string()],
@@ -78,7 +122,11 @@ impl Core {
         let Some(entry) = self.tokens().lookup(token).await? else {
             return Err(invalid());
         };
-        if entry.policies.iter().all(|policy| policy != RESPONSE_WRAPPING_POLICY) {
+        if entry
+            .policies
+            .iter()
+            .all(|policy| policy != RESPONSE_WRAPPING_POLICY)
+        {
             return Err(invalid());
         }
         Ok(entry)
@@ -109,7 +157,10 @@ impl Core {
         Ok(WrappingLookup {
             creation_path: meta.get(META_CREATION_PATH).cloned().unwrap_or_default(),
             creation_time: creation_time(&entry),
-            creation_ttl: meta.get(META_CREATION_TTL).and_then(|ttl| ttl.parse().ok()).unwrap_or(entry.ttl_seconds),
+            creation_ttl: meta
+                .get(META_CREATION_TTL)
+                .and_then(|ttl| ttl.parse().ok())
+                .unwrap_or(entry.ttl_seconds),
         })
     }
 
@@ -119,25 +170,55 @@ impl Core {
         let stored = self.stored_response(&entry).await?;
         let meta = entry.meta.clone().unwrap_or_default();
         let creation_path = meta.get(META_CREATION_PATH).cloned().unwrap_or_default();
-        let ttl_seconds = meta.get(META_CREATION_TTL).and_then(|ttl| ttl.parse().ok()).unwrap_or(entry.ttl_seconds);
-        let (new_token, new_entry) = self.create_wrapping_token(ttl_seconds, &creation_path).await?;
-        let encoded = serde_json::to_vec(&stored).map_err(|error| Error::internal(error.to_string()))?;
-        self.wrapping_cubbyhole(&new_entry)?.put(RESPONSE_KEY, encoded).await?;
+        let ttl_seconds = meta
+            .get(META_CREATION_TTL)
+            .and_then(|ttl| ttl.parse().ok())
+            .unwrap_or(entry.ttl_seconds);
+        let (new_token, new_entry) = self
+            .create_wrapping_token(ttl_seconds, &creation_path)
+            .await?;
+        let encoded =
+            serde_json::to_vec(&stored).map_err(|error| Error::internal(error.to_string()))?;
+        self.wrapping_cubbyhole(&new_entry)?
+            .put(RESPONSE_KEY, encoded)
+            .await?;
         self.tokens().revoke_by_hash(&entry.id_hash).await?;
-        Ok(Reply::Secret(Secret { wrap_info: Some(wrap_info(&new_token, &new_entry, ttl_seconds, &creation_path, None)), status: 200, ..Secret::default() }))
+        Ok(Reply::Secret(Secret {
+            wrap_info: Some(wrap_info(
+                &new_token,
+                &new_entry,
+                ttl_seconds,
+                &creation_path,
+                None,
+            )),
+            status: 200,
+            ..Secret::default()
+        }))
     }
 }
 
 fn rfc3339(unix_seconds: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix_seconds).ok().and_then(|time| time.format(&Rfc3339).ok()).unwrap_or_else(|| "0001-01-01T00:00:00Z".to_string())
+    time::OffsetDateTime::from_unix_timestamp(unix_seconds)
+        .ok()
+        .and_then(|time| time.format(&Rfc3339).ok())
+        .unwrap_or_else(|| "0001-01-01T00:00:00Z".to_string())
 }
 
 /// RFC 3339 with nanoseconds, as Vault prints `creation_time`.
 fn creation_time(entry: &TokenEntry) -> String {
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(entry.issue_time_nanos)).ok().and_then(|time| time.format(&Rfc3339).ok()).unwrap_or_else(|| rfc3339(entry.creation_time))
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(entry.issue_time_nanos))
+        .ok()
+        .and_then(|time| time.format(&Rfc3339).ok())
+        .unwrap_or_else(|| rfc3339(entry.creation_time))
 }
 
-fn wrap_info(token: &str, entry: &TokenEntry, ttl_seconds: u64, creation_path: &str, wrapped_accessor: Option<String>) -> serde_json::Value {
+fn wrap_info(
+    token: &str,
+    entry: &TokenEntry,
+    ttl_seconds: u64,
+    creation_path: &str,
+    wrapped_accessor: Option<String>,
+) -> serde_json::Value {
     let creation_time = creation_time(entry);
     let mut info = serde_json::json!({
         "token": token,
@@ -147,7 +228,10 @@ fn wrap_info(token: &str, entry: &TokenEntry, ttl_seconds: u64, creation_path: &
         "creation_path": creation_path,
     });
     if let (Some(accessor), Some(object)) = (wrapped_accessor, info.as_object_mut()) {
-        object.insert("wrapped_accessor".into(), serde_json::Value::String(accessor));
+        object.insert(
+            "wrapped_accessor".into(),
+            serde_json::Value::String(accessor),
+        );
     }
     info
 }
@@ -166,7 +250,8 @@ fn envelope_value(secret: &Secret, request_id: &str) -> serde_json::Value {
         "auth": secret.auth,
     });
     if secret.inject_top_level
-        && let (Some(top), Some(serde_json::Value::Object(data))) = (body.as_object_mut(), &secret.data)
+        && let (Some(top), Some(serde_json::Value::Object(data))) =
+            (body.as_object_mut(), &secret.data)
     {
         for (key, value) in data {
             top.entry(key.clone()).or_insert_with(|| value.clone());

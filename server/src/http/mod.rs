@@ -32,7 +32,9 @@ async fn handle(State(core): State<Arc<Core>>, http_request: HttpRequest<Body>) 
         Ok(result) => result,
         Err(join_error) => {
             tracing::error!(request_id = %request_id, panicked = join_error.is_panic(), "request handler failed");
-            Err(tresor_framework::Error::internal("request handler panicked"))
+            Err(tresor_framework::Error::internal(
+                "request handler panicked",
+            ))
         }
     };
     response::build(result, &request_id, head_only)

@@ -6,7 +6,9 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request as HttpRequest, header};
 use axum::response::Response;
 use serde_json::{Map, Value};
-use tresor_framework::limits::{REQUEST_BODY_BYTES_MAX, REQUEST_BODY_DRAIN_BYTES_MAX, REQUEST_PATH_BYTES_MAX};
+use tresor_framework::limits::{
+    REQUEST_BODY_BYTES_MAX, REQUEST_BODY_DRAIN_BYTES_MAX, REQUEST_PATH_BYTES_MAX,
+};
 use tresor_framework::{Error, ErrorKind, Operation, Request, loose};
 
 pub struct Parsed {
@@ -68,8 +70,24 @@ pub async fn parse(http_request: HttpRequest<Body>, request_id: &str) -> Result<
         _ => path,
     };
     let wrap_ttl_seconds = wrap_ttl(&parts.headers)?;
-    let request = Request { operation, path, data, client_token: client_token(&parts.headers), request_id: request_id.to_string(), mount: Default::default(), caller: None, wrap_ttl_seconds };
-    Ok(Parsed { routed: Routed { request, help, patch_content_type_error }, head_only })
+    let request = Request {
+        operation,
+        path,
+        data,
+        client_token: client_token(&parts.headers),
+        request_id: request_id.to_string(),
+        mount: Default::default(),
+        caller: None,
+        wrap_ttl_seconds,
+    };
+    Ok(Parsed {
+        routed: Routed {
+            request,
+            help,
+            patch_content_type_error,
+        },
+        head_only,
+    })
 }
 
 /// Percent-decodes the path, refuses non-printable characters and collapses `//`.
@@ -77,12 +95,20 @@ fn clean_path(api_path: &str) -> Result<String, Error> {
     if api_path.len() > REQUEST_PATH_BYTES_MAX {
         return Err(Error::invalid("path is too long"));
     }
-    let decoded = percent_encoding::percent_decode_str(api_path).decode_utf8().map_err(|_| Error::invalid("path is not valid UTF-8"))?;
+    let decoded = percent_encoding::percent_decode_str(api_path)
+        .decode_utf8()
+        .map_err(|_| Error::invalid("path is not valid UTF-8"))?;
     if decoded.chars().any(|character| character.is_control()) {
-        return Err(Error::invalid("path cannot contain non-printable characters"));
+        return Err(Error::invalid(
+            "path cannot contain non-printable characters",
+        ));
     }
     let trailing_slash = decoded.ends_with('/');
-    let mut cleaned = decoded.split('/').filter(|segment| !segment.is_empty()).collect::<Vec<_>>().join("/");
+    let mut cleaned = decoded
+        .split('/')
+        .filter(|segment| !segment.is_empty())
+        .collect::<Vec<_>>()
+        .join("/");
     if trailing_slash && !cleaned.is_empty() {
         cleaned.push('/');
     }
@@ -98,10 +124,15 @@ fn parse_query(query: &str) -> Map<String, Value> {
 }
 
 /// REQ-02/03: the method and `?list=` decide the operation.
-fn operation_for(method: &Method, query: &mut Map<String, Value>) -> Result<(Operation, bool), Error> {
+fn operation_for(
+    method: &Method,
+    query: &mut Map<String, Value>,
+) -> Result<(Operation, bool), Error> {
     let list_requested = match query.remove("list") {
         None => false,
-        Some(Value::String(text)) => loose::parse_bool(&text).ok_or_else(|| Error::bare(ErrorKind::Invalid))?,
+        Some(Value::String(text)) => {
+            loose::parse_bool(&text).ok_or_else(|| Error::bare(ErrorKind::Invalid))?
+        }
         Some(_) => return Err(Error::bare(ErrorKind::Invalid)),
     };
     let operation = match method.as_str() {
@@ -119,14 +150,24 @@ fn operation_for(method: &Method, query: &mut Map<String, Value>) -> Result<(Ope
 
 /// REQ-11: PATCH needs `application/merge-patch+json`.
 fn check_patch_content_type(headers: &HeaderMap) -> Result<(), Error> {
-    let Some(content_type) = headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()) else {
-        return Err(Error::invalid("PATCH requires Content-Type of application/merge-patch+json"));
+    let Some(content_type) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+    else {
+        return Err(Error::invalid(
+            "PATCH requires Content-Type of application/merge-patch+json",
+        ));
     };
     let media_type = content_type.split(';').next().unwrap_or("").trim();
     if media_type.eq_ignore_ascii_case("application/merge-patch+json") {
         return Ok(());
     }
-    Err(Error::new(ErrorKind::UnsupportedMediaType, format!("PATCH requires Content-Type of application/merge-patch+json, provided {content_type}")))
+    Err(Error::new(
+        ErrorKind::UnsupportedMediaType,
+        format!(
+            "PATCH requires Content-Type of application/merge-patch+json, provided {content_type}"
+        ),
+    ))
 }
 
 /// Reads the body up to the limit. Past it, the rest is read and discarded (up to a drain
@@ -152,7 +193,10 @@ async fn read_body(body: Body) -> Result<bytes::Bytes, Error> {
         }
     }
     if seen_bytes > REQUEST_BODY_BYTES_MAX {
-        return Err(Error::new(ErrorKind::OverLimit, "http: request body too large"));
+        return Err(Error::new(
+            ErrorKind::OverLimit,
+            "http: request body too large",
+        ));
     }
     Ok(collected.freeze())
 }
@@ -167,7 +211,11 @@ fn parse_body(headers: &HeaderMap, bytes: &[u8]) -> Result<Map<String, Value>, E
     let is_form = headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.trim().starts_with("application/x-www-form-urlencoded"));
+        .is_some_and(|value| {
+            value
+                .trim()
+                .starts_with("application/x-www-form-urlencoded")
+        });
     if is_form && *first != b'{' && *first != b'[' {
         let mut data = Map::new();
         for (key, value) in form_urlencoded::parse(bytes) {
@@ -182,8 +230,14 @@ fn parse_body(headers: &HeaderMap, bytes: &[u8]) -> Result<Map<String, Value>, E
     match serde_json::from_slice::<Value>(bytes) {
         Ok(Value::Object(data)) => Ok(data),
         Ok(Value::Null) => Ok(Map::new()),
-        Ok(other) => Err(Error::invalid(format!("failed to decode JSON input: json: cannot unmarshal {} into Go value of type map[string]interface {{}}", json_kind(&other)))),
-        Err(error) => Err(Error::invalid(format!("failed to decode JSON input: {}", strip_position(&error.to_string())))),
+        Ok(other) => Err(Error::invalid(format!(
+            "failed to decode JSON input: json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
+            json_kind(&other)
+        ))),
+        Err(error) => Err(Error::invalid(format!(
+            "failed to decode JSON input: {}",
+            strip_position(&error.to_string())
+        ))),
     }
 }
 
@@ -198,7 +252,10 @@ fn json_kind(value: &Value) -> &'static str {
 }
 
 fn strip_position(message: &str) -> &str {
-    message.rfind(" at line ").map(|index| &message[..index]).unwrap_or(message)
+    message
+        .rfind(" at line ")
+        .map(|index| &message[..index])
+        .unwrap_or(message)
 }
 
 /// HDR-04: `X-Vault-Wrap-TTL` as seconds or a duration; unparsable or zero is 400.
@@ -206,17 +263,26 @@ fn wrap_ttl(headers: &HeaderMap) -> Result<Option<u64>, Error> {
     let Some(value) = headers.get("x-vault-wrap-ttl") else {
         return Ok(None);
     };
-    let text = value.to_str().map_err(|_| Error::invalid("error parsing X-Vault-Wrap-TTL header: not valid text"))?;
+    let text = value
+        .to_str()
+        .map_err(|_| Error::invalid("error parsing X-Vault-Wrap-TTL header: not valid text"))?;
     match loose::parse_duration_seconds(text) {
-        Ok(0) => Err(Error::invalid("error parsing X-Vault-Wrap-TTL header: wrap ttl must be greater than zero")),
+        Ok(0) => Err(Error::invalid(
+            "error parsing X-Vault-Wrap-TTL header: wrap ttl must be greater than zero",
+        )),
         Ok(seconds) => Ok(Some(seconds)),
-        Err(error) => Err(Error::invalid(format!("error parsing X-Vault-Wrap-TTL header: {error}"))),
+        Err(error) => Err(Error::invalid(format!(
+            "error parsing X-Vault-Wrap-TTL header: {error}"
+        ))),
     }
 }
 
 /// HDR-01/02: `X-Vault-Token` wins; else `Authorization: Bearer <token>`.
 fn client_token(headers: &HeaderMap) -> Option<String> {
-    if let Some(token) = headers.get("x-vault-token").and_then(|value| value.to_str().ok()) {
+    if let Some(token) = headers
+        .get("x-vault-token")
+        .and_then(|value| value.to_str().ok())
+    {
         return Some(token.trim().to_string()).filter(|token| !token.is_empty());
     }
     let authorization = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
@@ -233,8 +299,14 @@ mod tests {
 
     #[test]
     fn paths_are_cleaned() {
-        assert_eq!(clean_path("sys//health").ok().as_deref(), Some("sys/health"));
-        assert_eq!(clean_path("secret/metadata/").ok().as_deref(), Some("secret/metadata/"));
+        assert_eq!(
+            clean_path("sys//health").ok().as_deref(),
+            Some("sys/health")
+        );
+        assert_eq!(
+            clean_path("secret/metadata/").ok().as_deref(),
+            Some("secret/metadata/")
+        );
         assert_eq!(clean_path("a%20b").ok().as_deref(), Some("a b"));
         assert!(clean_path("a%00b").is_err());
     }
@@ -244,11 +316,17 @@ mod tests {
         let headers = HeaderMap::new();
         assert_eq!(parse_body(&headers, b"").ok(), Some(Map::new()));
         let data = parse_body(&headers, br#"{"n": 12345678901234567890123}"#).expect("json");
-        assert_eq!(data.get("n").map(|n| n.to_string()).as_deref(), Some("12345678901234567890123"));
+        assert_eq!(
+            data.get("n").map(|n| n.to_string()).as_deref(),
+            Some("12345678901234567890123")
+        );
         assert!(parse_body(&headers, b"{bad").is_err());
         assert!(parse_body(&headers, b"[1]").is_err());
         let mut form = HeaderMap::new();
-        form.insert(header::CONTENT_TYPE, "application/x-www-form-urlencoded".parse().expect("header"));
+        form.insert(
+            header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded".parse().expect("header"),
+        );
         let data = parse_body(&form, b"a=1&a=2&b=x").expect("form");
         assert_eq!(data.get("a"), Some(&Value::String("1,2".into())));
     }

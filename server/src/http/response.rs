@@ -27,7 +27,10 @@ pub fn status_for(kind: ErrorKind) -> StatusCode {
 pub fn build(result: Result<Reply, Error>, request_id: &str, head_only: bool) -> Response {
     let (status, body) = match result {
         Ok(Reply::NoContent) => (StatusCode::NO_CONTENT, None),
-        Ok(Reply::Raw { status, body }) => (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), Some(body.get().as_bytes().to_vec())),
+        Ok(Reply::Raw { status, body }) => (
+            StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+            Some(body.get().as_bytes().to_vec()),
+        ),
         Ok(Reply::Secret(secret)) => envelope(secret, request_id),
         Err(error) => error_body(error, request_id),
     };
@@ -52,8 +55,13 @@ fn json_response(status: StatusCode, body: Option<Vec<u8>>) -> Response {
 pub fn plain_not_found() -> Response {
     let mut response = Response::new(Body::from("404 page not found\n"));
     *response.status_mut() = StatusCode::NOT_FOUND;
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 
@@ -95,7 +103,10 @@ fn envelope(secret: Secret, request_id: &str) -> (StatusCode, Option<Vec<u8>>) {
     {
         inject(top, data);
     }
-    (StatusCode::from_u16(secret.status).unwrap_or(StatusCode::OK), Some(to_bytes(&body)))
+    (
+        StatusCode::from_u16(secret.status).unwrap_or(StatusCode::OK),
+        Some(to_bytes(&body)),
+    )
 }
 
 /// ENV-09: data keys copied to the top level; envelope fields win on a clash.
@@ -119,5 +130,8 @@ fn error_body(error: Error, request_id: &str) -> (StatusCode, Option<Vec<u8>>) {
         }
         _ => error.messages().to_vec(),
     };
-    (status, Some(to_bytes(&serde_json::json!({ "errors": messages }))))
+    (
+        status,
+        Some(to_bytes(&serde_json::json!({ "errors": messages }))),
+    )
 }

@@ -66,7 +66,12 @@ impl MountEntry {
     }
 
     /// A new entry with a fresh uuid and accessor (`kv_1a2b3c4d`, `auth_token_1a2b3c4d`).
-    pub fn new(table: MountTableKind, path: &str, mount_type: &str, description: &str) -> MountEntry {
+    pub fn new(
+        table: MountTableKind,
+        path: &str,
+        mount_type: &str,
+        description: &str,
+    ) -> MountEntry {
         let random = uuid::Uuid::new_v4().simple().to_string();
         let accessor = match table {
             MountTableKind::Secrets => format!("{mount_type}_{}", &random[..8]),

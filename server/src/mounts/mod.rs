@@ -65,7 +65,12 @@ pub struct RouteTable {
 
 impl RouteTable {
     pub fn new(mut mounts: Vec<Arc<Mounted>>) -> RouteTable {
-        mounts.sort_by(|a, b| b.route_path.len().cmp(&a.route_path.len()).then_with(|| a.route_path.cmp(&b.route_path)));
+        mounts.sort_by(|a, b| {
+            b.route_path
+                .len()
+                .cmp(&a.route_path.len())
+                .then_with(|| a.route_path.cmp(&b.route_path))
+        });
         RouteTable { mounts }
     }
 
@@ -88,11 +93,19 @@ impl RouteTable {
     }
 
     pub fn find(&self, kind: MountTableKind, path: &str) -> Option<Arc<Mounted>> {
-        self.mounts.iter().find(|mounted| mounted.entry.table == kind && mounted.entry.path == path).cloned()
+        self.mounts
+            .iter()
+            .find(|mounted| mounted.entry.table == kind && mounted.entry.path == path)
+            .cloned()
     }
 
     pub fn entries(&self, kind: MountTableKind) -> Vec<MountEntry> {
-        let mut entries: Vec<MountEntry> = self.mounts.iter().filter(|mounted| mounted.entry.table == kind).map(|mounted| mounted.entry.clone()).collect();
+        let mut entries: Vec<MountEntry> = self
+            .mounts
+            .iter()
+            .filter(|mounted| mounted.entry.table == kind)
+            .map(|mounted| mounted.entry.clone())
+            .collect();
         entries.sort_by(|a, b| a.path.cmp(&b.path));
         entries
     }

@@ -1,9 +1,9 @@
 //! The `sys/` mount: one file per Vault path group, as in Vault (`path_init.rs` next to
 //! Vault's `sys_init`). Every path is a declaration over the framework.
 
+mod path_capabilities;
 mod path_health;
 mod path_init;
-mod path_capabilities;
 mod path_keyring;
 mod path_leases;
 mod path_mounts;
@@ -35,10 +35,23 @@ pub fn path_table() -> PathTable<Core> {
 /// `sys/` paths served without a token, also while sealed (vault-core-api.md §2). Their
 /// handlers check the seal themselves where Vault does. Each is a "raw" endpoint: no
 /// envelope, and a wrong method is 405 with an empty `errors` array.
-const UNAUTHENTICATED_PATHS: &[&str] = &["init", "seal-status", "unseal", "health", "leader", "rekey/init", "rekey/update"];
+const UNAUTHENTICATED_PATHS: &[&str] = &[
+    "init",
+    "seal-status",
+    "unseal",
+    "health",
+    "leader",
+    "rekey/init",
+    "rekey/update",
+];
 
 /// Served without a token but reading it when present (UI-01, WRP-04); not raw endpoints.
-const TOKEN_OPTIONAL_PREFIXES: &[&str] = &["internal/ui/mounts", "wrapping/lookup", "wrapping/unwrap", "wrapping/rewrap"];
+const TOKEN_OPTIONAL_PREFIXES: &[&str] = &[
+    "internal/ui/mounts",
+    "wrapping/lookup",
+    "wrapping/unwrap",
+    "wrapping/rewrap",
+];
 
 /// Whether `path` (relative to `sys/`) is served without a token.
 pub fn is_unauthenticated(path: &str) -> bool {
@@ -48,7 +61,9 @@ pub fn is_unauthenticated(path: &str) -> bool {
 
 /// Whether `path` (relative to `sys/`) is served with an optional token.
 pub fn is_token_optional(path: &str) -> bool {
-    TOKEN_OPTIONAL_PREFIXES.iter().any(|prefix| path == *prefix || path.starts_with(&format!("{prefix}/")))
+    TOKEN_OPTIONAL_PREFIXES
+        .iter()
+        .any(|prefix| path == *prefix || path.starts_with(&format!("{prefix}/")))
 }
 
 /// `sys/` paths that need `sudo` on top of the operation's capability (Vault's system
@@ -78,10 +93,12 @@ const SUDO_PATHS: &[&str] = &[
 
 /// Whether `path` (relative to `sys/`) needs `sudo`.
 pub fn requires_sudo(path: &str) -> bool {
-    SUDO_PATHS.iter().any(|pattern| match pattern.strip_suffix('*') {
-        Some(prefix) => path.starts_with(prefix),
-        None => path.trim_end_matches('/') == *pattern,
-    })
+    SUDO_PATHS
+        .iter()
+        .any(|pattern| match pattern.strip_suffix('*') {
+            Some(prefix) => path.starts_with(prefix),
+            None => path.trim_end_matches('/') == *pattern,
+        })
 }
 
 /// An empty input for operations that take no fields.

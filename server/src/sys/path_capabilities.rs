@@ -8,9 +8,15 @@ use tresor_framework::{Error, Input, Path, Reply, loose};
 
 pub fn paths() -> Vec<Path<Core>> {
     vec![
-        Path::new("capabilities-self").write(capabilities_self).help("Capabilities of the calling token on paths."),
-        Path::new("capabilities").write(capabilities_of_token).help("Capabilities of a token on paths."),
-        Path::new("capabilities-accessor").write(capabilities_of_accessor).help("Capabilities of a token, by accessor, on paths."),
+        Path::new("capabilities-self")
+            .write(capabilities_self)
+            .help("Capabilities of the calling token on paths."),
+        Path::new("capabilities")
+            .write(capabilities_of_token)
+            .help("Capabilities of a token on paths."),
+        Path::new("capabilities-accessor")
+            .write(capabilities_of_accessor)
+            .help("Capabilities of a token, by accessor, on paths."),
     ]
 }
 
@@ -53,13 +59,24 @@ fn answer(core: &Core, policies: &[String], paths: &[String]) -> Result<Reply, E
     Ok(Reply::data(data)?.injected())
 }
 
-async fn capabilities_self(core: Arc<Core>, input: Input<CapabilitiesFields>) -> Result<Reply, Error> {
+async fn capabilities_self(
+    core: Arc<Core>,
+    input: Input<CapabilitiesFields>,
+) -> Result<Reply, Error> {
     let paths = input.fields.all_paths()?;
-    let policies = input.request.caller.as_ref().map(|caller| caller.policies.clone()).unwrap_or_default();
+    let policies = input
+        .request
+        .caller
+        .as_ref()
+        .map(|caller| caller.policies.clone())
+        .unwrap_or_default();
     answer(&core, &policies, &paths)
 }
 
-async fn capabilities_of_token(core: Arc<Core>, input: Input<CapabilitiesFields>) -> Result<Reply, Error> {
+async fn capabilities_of_token(
+    core: Arc<Core>,
+    input: Input<CapabilitiesFields>,
+) -> Result<Reply, Error> {
     let paths = input.fields.all_paths()?;
     let Some(entry) = core.tokens().lookup(&input.fields.token).await? else {
         return Err(Error::invalid("invalid token"));
@@ -67,7 +84,10 @@ async fn capabilities_of_token(core: Arc<Core>, input: Input<CapabilitiesFields>
     answer(&core, &entry.policies, &paths)
 }
 
-async fn capabilities_of_accessor(core: Arc<Core>, input: Input<CapabilitiesFields>) -> Result<Reply, Error> {
+async fn capabilities_of_accessor(
+    core: Arc<Core>,
+    input: Input<CapabilitiesFields>,
+) -> Result<Reply, Error> {
     let paths = input.fields.all_paths()?;
     let Some(entry) = core.token_by_accessor(&input.fields.accessor).await? else {
         return Err(Error::invalid("invalid accessor"));

@@ -10,8 +10,12 @@ use tresor_framework::{Error, ErrorKind, Input, Path, Reply, loose};
 
 pub fn paths() -> Vec<Path<Core>> {
     vec![
-        Path::new("health").read(read_health).help("Health of the node, as a status code for load balancers and probes."),
-        Path::new("leader").read(read_leader).help("The active node of the cluster."),
+        Path::new("health")
+            .read(read_health)
+            .help("Health of the node, as a status code for load balancers and probes."),
+        Path::new("leader")
+            .read(read_leader)
+            .help("The active node of the cluster."),
     ]
 }
 
@@ -54,7 +58,10 @@ fn health_codes(query: &Map<String, Value>) -> Result<HealthCodes, Error> {
         match query.get(name) {
             None => Ok(default),
             Some(value) => match loose::int_from_value(value) {
-                Ok(Some(code)) => u16::try_from(code).ok().filter(|code| (100..=999).contains(code)).ok_or_else(bad),
+                Ok(Some(code)) => u16::try_from(code)
+                    .ok()
+                    .filter(|code| (100..=999).contains(code))
+                    .ok_or_else(bad),
                 Ok(None) => Ok(default),
                 Err(_) => Err(bad()),
             },
@@ -64,7 +71,13 @@ fn health_codes(query: &Map<String, Value>) -> Result<HealthCodes, Error> {
     flag("perfstandbyok")?;
     code("drsecondarycode", 472)?;
     code("performancestandbycode", 473)?;
-    Ok(HealthCodes { standby_ok: flag("standbyok")?, active: code("activecode", 200)?, standby: code("standbycode", 429)?, sealed: code("sealedcode", 503)?, uninitialized: code("uninitcode", 501)? })
+    Ok(HealthCodes {
+        standby_ok: flag("standbyok")?,
+        active: code("activecode", 200)?,
+        standby: code("standbycode", 429)?,
+        sealed: code("sealedcode", 503)?,
+        uninitialized: code("uninitcode", 501)?,
+    })
 }
 
 /// `GET|HEAD sys/health`: never forwarded, body sent with every status (hvac and vaultrs
@@ -121,11 +134,16 @@ async fn read_leader(core: Arc<Core>, _input: Input<NoFields>) -> Result<Reply, 
     core.require_unsealed()?;
     let status = core.raft().status();
     let active_time = match (status.is_leader, core.active_since()) {
-        (true, Some(since)) => since.format(&Rfc3339).unwrap_or_else(|_| GO_ZERO_TIME.to_string()),
+        (true, Some(since)) => since
+            .format(&Rfc3339)
+            .unwrap_or_else(|_| GO_ZERO_TIME.to_string()),
         _ => GO_ZERO_TIME.to_string(),
     };
     let (leader_address, leader_cluster_address) = match status.is_leader {
-        true => (core.settings.api_addr.clone(), cluster_address_url(&core.settings.cluster_addr)),
+        true => (
+            core.settings.api_addr.clone(),
+            cluster_address_url(&core.settings.cluster_addr),
+        ),
         // The HA issue fills in the leader's addresses from the raft membership.
         false => (String::new(), String::new()),
     };

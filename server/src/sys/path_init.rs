@@ -7,7 +7,12 @@ use std::sync::Arc;
 use tresor_framework::{Error, Input, Path, Reply, loose};
 
 pub fn paths() -> Vec<Path<Core>> {
-    vec![Path::new("init").read(read_init).write(write_init).help("Initialize a new Vault: key shares and root token.")]
+    vec![
+        Path::new("init")
+            .read(read_init)
+            .write(write_init)
+            .help("Initialize a new Vault: key shares and root token."),
+    ]
 }
 
 #[derive(Serialize)]
@@ -17,7 +22,12 @@ struct InitStatus {
 
 /// `GET sys/init`: `{"initialized": bool}`, raw.
 async fn read_init(core: Arc<Core>, _input: Input<NoFields>) -> Result<Reply, Error> {
-    Reply::raw(200, InitStatus { initialized: core.is_initialized().await? })
+    Reply::raw(
+        200,
+        InitStatus {
+            initialized: core.is_initialized().await?,
+        },
+    )
 }
 
 #[derive(Deserialize)]
@@ -52,16 +62,31 @@ async fn write_init(core: Arc<Core>, input: Input<InitFields>) -> Result<Reply, 
     if core.is_initialized().await? {
         return Err(Error::invalid("Vault is already initialized"));
     }
-    if fields.recovery_shares != 0 || fields.recovery_threshold != 0 || !fields.recovery_pgp_keys.is_empty() {
-        return Err(Error::invalid(format!("parameters recovery_shares,recovery_threshold not applicable to seal type {}", core.seal_kind().seal_type())));
+    if fields.recovery_shares != 0
+        || fields.recovery_threshold != 0
+        || !fields.recovery_pgp_keys.is_empty()
+    {
+        return Err(Error::invalid(format!(
+            "parameters recovery_shares,recovery_threshold not applicable to seal type {}",
+            core.seal_kind().seal_type()
+        )));
     }
-    let (secret_shares, secret_threshold) = validated_shares(fields.secret_shares, fields.secret_threshold)?;
+    let (secret_shares, secret_threshold) =
+        validated_shares(fields.secret_shares, fields.secret_threshold)?;
     if !fields.pgp_keys.is_empty() || !fields.root_token_pgp_key.is_empty() {
         // Refused clearly rather than ignored: ignoring would hand out unencrypted shares to
         // a caller who asked for encrypted ones.
-        return Err(Error::invalid("invalid seal configuration: PGP-encrypted key shares (pgp_keys, root_token_pgp_key) are not supported by this server"));
+        return Err(Error::invalid(
+            "invalid seal configuration: PGP-encrypted key shares (pgp_keys, root_token_pgp_key) are not supported by this server",
+        ));
     }
-    let outcome = core.initialize(InitRequest { secret_shares, secret_threshold, root_token_id: None }).await?;
+    let outcome = core
+        .initialize(InitRequest {
+            secret_shares,
+            secret_threshold,
+            root_token_id: None,
+        })
+        .await?;
     Reply::raw(
         200,
         InitResponse {
@@ -78,6 +103,9 @@ pub(super) fn validated_shares(shares: i64, threshold: i64) -> Result<(u8, u8), 
     let shares = usize::try_from(shares).unwrap_or(0);
     let threshold = usize::try_from(threshold).unwrap_or(0);
     tresor_seal::shamir::validate_shares(shares, threshold).map_err(crate::core::seal_error)?;
-    let narrow = |value: usize| u8::try_from(value).map_err(|_| Error::internal("share count passed validation but exceeds 255"));
+    let narrow = |value: usize| {
+        u8::try_from(value)
+            .map_err(|_| Error::internal("share count passed validation but exceeds 255"))
+    };
     Ok((narrow(shares)?, narrow(threshold)?))
 }

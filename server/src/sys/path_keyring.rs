@@ -9,9 +9,15 @@ use tresor_framework::{Error, Input, Path, Reply};
 
 pub fn paths() -> Vec<Path<Core>> {
     vec![
-        Path::new("key-status").read(read_key_status).help("The active term of the barrier keyring."),
-        Path::new("rotate").write(write_rotate).help("Add a new term to the barrier keyring; old terms still decrypt."),
-        Path::new("rotate/keyring").write(write_rotate).help("OpenBao's name for sys/rotate."),
+        Path::new("key-status")
+            .read(read_key_status)
+            .help("The active term of the barrier keyring."),
+        Path::new("rotate")
+            .write(write_rotate)
+            .help("Add a new term to the barrier keyring; old terms still decrypt."),
+        Path::new("rotate/keyring")
+            .write(write_rotate)
+            .help("OpenBao's name for sys/rotate."),
     ]
 }
 
@@ -25,8 +31,16 @@ struct KeyStatusReply {
 /// Injected at the top level too (ENV-09): old clients read `term` there.
 async fn read_key_status(core: Arc<Core>, _input: Input<NoFields>) -> Result<Reply, Error> {
     let status = core.barrier().key_status().map_err(seal_error)?;
-    let install_time = status.install_time.format(&Rfc3339).map_err(|error| Error::internal(error.to_string()))?;
-    Ok(Reply::data(KeyStatusReply { term: status.term, install_time, encryptions: status.encryptions })?.injected())
+    let install_time = status
+        .install_time
+        .format(&Rfc3339)
+        .map_err(|error| Error::internal(error.to_string()))?;
+    Ok(Reply::data(KeyStatusReply {
+        term: status.term,
+        install_time,
+        encryptions: status.encryptions,
+    })?
+    .injected())
 }
 
 async fn write_rotate(core: Arc<Core>, _input: Input<NoFields>) -> Result<Reply, Error> {

@@ -11,11 +11,25 @@ use tresor_framework::{Error, Input, Path, Reply, loose};
 
 pub fn paths() -> Vec<Path<Core>> {
     vec![
-        Path::new("mounts").read(list_secrets).help("List the mounted secrets engines."),
-        Path::new("mounts/{*path}").read(read_secrets_mount).write(write_secrets_mount).delete(delete_secrets_mount).help("Enable, read, tune or disable a secrets engine."),
-        Path::new("auth").read(list_auth).help("List the enabled auth methods."),
-        Path::new("auth/{*path}").read(read_auth_mount).write(write_auth_mount).delete(delete_auth_mount).help("Enable, read, tune or disable an auth method."),
-        Path::new("remount").write(write_remount).help("Move a mount to a new path."),
+        Path::new("mounts")
+            .read(list_secrets)
+            .help("List the mounted secrets engines."),
+        Path::new("mounts/{*path}")
+            .read(read_secrets_mount)
+            .write(write_secrets_mount)
+            .delete(delete_secrets_mount)
+            .help("Enable, read, tune or disable a secrets engine."),
+        Path::new("auth")
+            .read(list_auth)
+            .help("List the enabled auth methods."),
+        Path::new("auth/{*path}")
+            .read(read_auth_mount)
+            .write(write_auth_mount)
+            .delete(delete_auth_mount)
+            .help("Enable, read, tune or disable an auth method."),
+        Path::new("remount")
+            .write(write_remount)
+            .help("Move a mount to a new path."),
     ]
 }
 
@@ -83,7 +97,12 @@ impl MountOutput {
 }
 
 fn list_table(core: &Core, kind: MountTableKind) -> Result<Reply, Error> {
-    let mounts: BTreeMap<String, MountOutput> = core.routes().entries(kind).iter().map(|entry| (entry.path.clone(), MountOutput::of(entry))).collect();
+    let mounts: BTreeMap<String, MountOutput> = core
+        .routes()
+        .entries(kind)
+        .iter()
+        .map(|entry| (entry.path.clone(), MountOutput::of(entry)))
+        .collect();
     Ok(Reply::data(mounts)?.injected())
 }
 
@@ -105,7 +124,10 @@ fn tune_target(path: &str) -> (String, bool) {
 }
 
 fn find(core: &Core, kind: MountTableKind, path: &str) -> Result<MountEntry, Error> {
-    core.routes().find(kind, path).map(|mounted| mounted.entry.clone()).ok_or_else(|| Error::invalid(format!("no mount entry found for path {path}")))
+    core.routes()
+        .find(kind, path)
+        .map(|mounted| mounted.entry.clone())
+        .ok_or_else(|| Error::invalid(format!("no mount entry found for path {path}")))
 }
 
 /// `sys/mounts/auth/<p>` addresses the auth table (the CLI's `auth tune` uses it).
@@ -123,21 +145,41 @@ async fn read_mount(core: &Core, kind: MountTableKind, path: &str) -> Result<Rep
     if !tune {
         return Ok(Reply::data(MountOutput::of(&entry))?.injected());
     }
-    let context_default = if entry.config.default_lease_ttl == 0 { core.settings.default_lease_ttl_seconds } else { entry.config.default_lease_ttl };
-    let context_max = if entry.config.max_lease_ttl == 0 { core.settings.max_lease_ttl_seconds } else { entry.config.max_lease_ttl };
+    let context_default = if entry.config.default_lease_ttl == 0 {
+        core.settings.default_lease_ttl_seconds
+    } else {
+        entry.config.default_lease_ttl
+    };
+    let context_max = if entry.config.max_lease_ttl == 0 {
+        core.settings.max_lease_ttl_seconds
+    } else {
+        entry.config.max_lease_ttl
+    };
     let mut data = Map::new();
     data.insert("default_lease_ttl".into(), Value::from(context_default));
     data.insert("max_lease_ttl".into(), Value::from(context_max));
-    data.insert("force_no_cache".into(), Value::from(entry.config.force_no_cache));
+    data.insert(
+        "force_no_cache".into(),
+        Value::from(entry.config.force_no_cache),
+    );
     data.insert("description".into(), Value::from(entry.description.clone()));
     if let Some(options) = &entry.options {
-        data.insert("options".into(), serde_json::to_value(options).unwrap_or(Value::Null));
+        data.insert(
+            "options".into(),
+            serde_json::to_value(options).unwrap_or(Value::Null),
+        );
     }
     if !entry.config.listing_visibility.is_empty() {
-        data.insert("listing_visibility".into(), Value::from(entry.config.listing_visibility.clone()));
+        data.insert(
+            "listing_visibility".into(),
+            Value::from(entry.config.listing_visibility.clone()),
+        );
     }
     if kind == MountTableKind::Auth {
-        data.insert("token_type".into(), Value::from(entry.config.token_type.clone()));
+        data.insert(
+            "token_type".into(),
+            Value::from(entry.config.token_type.clone()),
+        );
     }
     Ok(Reply::data(data)?.injected())
 }
@@ -155,23 +197,48 @@ fn ttl_field(value: Option<&Value>) -> Result<Option<u64>, Error> {
     match value {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(text)) if text == "system" => Ok(Some(0)),
-        Some(Value::String(text)) => loose::parse_duration_seconds(text).map(Some).map_err(Error::invalid),
-        Some(Value::Number(number)) => number.to_string().parse::<u64>().map(Some).map_err(|_| Error::invalid(format!("invalid duration {number}"))),
+        Some(Value::String(text)) => loose::parse_duration_seconds(text)
+            .map(Some)
+            .map_err(Error::invalid),
+        Some(Value::Number(number)) => number
+            .to_string()
+            .parse::<u64>()
+            .map(Some)
+            .map_err(|_| Error::invalid(format!("invalid duration {number}"))),
         Some(_) => Err(Error::invalid("invalid duration")),
     }
 }
 
 fn string_list(value: Option<&Value>) -> Vec<String> {
     match value {
-        Some(Value::Array(items)) => items.iter().filter_map(|item| item.as_str().map(str::to_string)).collect(),
-        Some(Value::String(text)) => text.split(',').map(|item| item.trim().to_string()).filter(|item| !item.is_empty()).collect(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|item| item.as_str().map(str::to_string))
+            .collect(),
+        Some(Value::String(text)) => text
+            .split(',')
+            .map(|item| item.trim().to_string())
+            .filter(|item| !item.is_empty())
+            .collect(),
         _ => Vec::new(),
     }
 }
 
 fn string_map(value: Option<&Value>) -> Option<BTreeMap<String, String>> {
     match value {
-        Some(Value::Object(map)) => Some(map.iter().map(|(key, value)| (key.clone(), value.as_str().map(str::to_string).unwrap_or_else(|| value.to_string()))).collect()),
+        Some(Value::Object(map)) => Some(
+            map.iter()
+                .map(|(key, value)| {
+                    (
+                        key.clone(),
+                        value
+                            .as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| value.to_string()),
+                    )
+                })
+                .collect(),
+        ),
         _ => None,
     }
 }
@@ -198,7 +265,11 @@ struct MountFields {
 
 /// Builds and validates a new entry from `POST sys/mounts/<path>` or `sys/auth/<path>`.
 fn new_entry(kind: MountTableKind, path: &str, fields: MountFields) -> Result<MountEntry, Error> {
-    let requested_type = if fields.mount_type.is_empty() { fields.plugin_name.clone() } else { fields.mount_type.clone() };
+    let requested_type = if fields.mount_type.is_empty() {
+        fields.plugin_name.clone()
+    } else {
+        fields.mount_type.clone()
+    };
     if requested_type.is_empty() {
         return Err(Error::invalid(match kind {
             MountTableKind::Secrets => "backend type must be specified as a string",
@@ -209,18 +280,28 @@ fn new_entry(kind: MountTableKind, path: &str, fields: MountFields) -> Result<Mo
     // MNT-03 aliases.
     let mount_type = match requested_type.as_str() {
         "kv-v2" => {
-            options.get_or_insert_with(BTreeMap::new).insert("version".into(), "2".into());
+            options
+                .get_or_insert_with(BTreeMap::new)
+                .insert("version".into(), "2".into());
             "kv".to_string()
         }
         "kv-v1" => {
-            options.get_or_insert_with(BTreeMap::new).insert("version".into(), "1".into());
+            options
+                .get_or_insert_with(BTreeMap::new)
+                .insert("version".into(), "1".into());
             "kv".to_string()
         }
         "generic" => "kv".to_string(),
         other => other.to_string(),
     };
-    if mount_type != "kv" && options.as_ref().is_some_and(|options| options.contains_key("version")) {
-        return Err(Error::invalid(format!("secrets engine \"{mount_type}\" does not allow setting a version")));
+    if mount_type != "kv"
+        && options
+            .as_ref()
+            .is_some_and(|options| options.contains_key("version"))
+    {
+        return Err(Error::invalid(format!(
+            "secrets engine \"{mount_type}\" does not allow setting a version"
+        )));
     }
     let mut entry = MountEntry::new(kind, path, &mount_type, &fields.description);
     entry.options = options;
@@ -237,30 +318,52 @@ fn new_entry(kind: MountTableKind, path: &str, fields: MountFields) -> Result<Mo
 }
 
 /// Applies `config` (mount) or tune fields to an entry; TTLs are checked against each other.
-fn apply_config(entry: &mut MountEntry, config: &Map<String, Value>, kind: MountTableKind) -> Result<(), Error> {
+fn apply_config(
+    entry: &mut MountEntry,
+    config: &Map<String, Value>,
+    kind: MountTableKind,
+) -> Result<(), Error> {
     if let Some(ttl) = ttl_field(config.get("default_lease_ttl"))? {
         entry.config.default_lease_ttl = ttl;
     }
     if let Some(ttl) = ttl_field(config.get("max_lease_ttl"))? {
         entry.config.max_lease_ttl = ttl;
     }
-    if entry.config.max_lease_ttl != 0 && entry.config.default_lease_ttl > entry.config.max_lease_ttl {
-        return Err(Error::invalid("backend max lease TTL cannot be less than backend default lease TTL"));
+    if entry.config.max_lease_ttl != 0
+        && entry.config.default_lease_ttl > entry.config.max_lease_ttl
+    {
+        return Err(Error::invalid(
+            "backend max lease TTL cannot be less than backend default lease TTL",
+        ));
     }
     if let Some(Value::Bool(flag)) = config.get("force_no_cache") {
         entry.config.force_no_cache = *flag;
     }
     if let Some(visibility) = config.get("listing_visibility").and_then(Value::as_str) {
         if !matches!(visibility, "" | "unauth" | "hidden") {
-            return Err(Error::invalid(format!("invalid listing_visibility {visibility}")));
+            return Err(Error::invalid(format!(
+                "invalid listing_visibility {visibility}"
+            )));
         }
         entry.config.listing_visibility = visibility.to_string();
     }
     for (field, target) in [
-        ("passthrough_request_headers", &mut entry.config.passthrough_request_headers),
-        ("allowed_response_headers", &mut entry.config.allowed_response_headers),
-        ("audit_non_hmac_request_keys", &mut entry.config.audit_non_hmac_request_keys),
-        ("audit_non_hmac_response_keys", &mut entry.config.audit_non_hmac_response_keys),
+        (
+            "passthrough_request_headers",
+            &mut entry.config.passthrough_request_headers,
+        ),
+        (
+            "allowed_response_headers",
+            &mut entry.config.allowed_response_headers,
+        ),
+        (
+            "audit_non_hmac_request_keys",
+            &mut entry.config.audit_non_hmac_request_keys,
+        ),
+        (
+            "audit_non_hmac_response_keys",
+            &mut entry.config.audit_non_hmac_response_keys,
+        ),
     ] {
         if config.contains_key(field) {
             *target = string_list(config.get(field));
@@ -268,10 +371,19 @@ fn apply_config(entry: &mut MountEntry, config: &Map<String, Value>, kind: Mount
     }
     if let Some(token_type) = config.get("token_type").and_then(Value::as_str) {
         if kind != MountTableKind::Auth {
-            return Err(Error::invalid("'token_type' can only be modified on auth mounts"));
+            return Err(Error::invalid(
+                "'token_type' can only be modified on auth mounts",
+            ));
         }
-        let token_type = if token_type.is_empty() { "default-service" } else { token_type };
-        if !matches!(token_type, "default-service" | "default-batch" | "service" | "batch") {
+        let token_type = if token_type.is_empty() {
+            "default-service"
+        } else {
+            token_type
+        };
+        if !matches!(
+            token_type,
+            "default-service" | "default-batch" | "service" | "batch"
+        ) {
             return Err(Error::invalid("invalid value for 'token_type'"));
         }
         entry.config.token_type = token_type.to_string();
@@ -279,21 +391,32 @@ fn apply_config(entry: &mut MountEntry, config: &Map<String, Value>, kind: Mount
     Ok(())
 }
 
-async fn write_mount(core: &Core, kind: MountTableKind, path: &str, data: Map<String, Value>) -> Result<Reply, Error> {
+async fn write_mount(
+    core: &Core,
+    kind: MountTableKind,
+    path: &str,
+    data: Map<String, Value>,
+) -> Result<Reply, Error> {
     let (table, tune_path) = table_for(kind, path);
     let (tune_path, tune) = tune_target(tune_path);
     if tune {
         return tune_mount(core, table, &tune_path, data).await;
     }
     let (path, _) = tune_target(path);
-    let fields: MountFields = serde_json::from_value(Value::Object(data)).map_err(|error| Error::invalid(error.to_string()))?;
+    let fields: MountFields = serde_json::from_value(Value::Object(data))
+        .map_err(|error| Error::invalid(error.to_string()))?;
     let entry = new_entry(kind, &path, fields)?;
     core.mount(entry).await?;
     Ok(Reply::NoContent)
 }
 
 /// MNT-08 / AUTH-04: tune TTLs, description, options (KV v1 → v2 upgrade), visibility...
-async fn tune_mount(core: &Core, kind: MountTableKind, path: &str, data: Map<String, Value>) -> Result<Reply, Error> {
+async fn tune_mount(
+    core: &Core,
+    kind: MountTableKind,
+    path: &str,
+    data: Map<String, Value>,
+) -> Result<Reply, Error> {
     if kind == MountTableKind::Secrets && ["cubbyhole/", "sys/", "identity/"].contains(&path) {
         return Err(Error::invalid(format!("cannot tune '{path}'")));
     }
@@ -305,7 +428,12 @@ async fn tune_mount(core: &Core, kind: MountTableKind, path: &str, data: Map<Str
     let mut warnings = Vec::new();
     let mut upgrade = false;
     if let Some(new_options) = string_map(data.get("options")) {
-        let old_version = entry.options.as_ref().and_then(|options| options.get("version")).cloned().unwrap_or_default();
+        let old_version = entry
+            .options
+            .as_ref()
+            .and_then(|options| options.get("version"))
+            .cloned()
+            .unwrap_or_default();
         let mut merged = entry.options.clone().unwrap_or_default();
         for (key, value) in new_options {
             merged.insert(key, value);
@@ -321,7 +449,10 @@ async fn tune_mount(core: &Core, kind: MountTableKind, path: &str, data: Map<Str
                 _ => return Err(Error::invalid(format!("invalid version {new_version}"))),
             }
         } else if new_version != old_version {
-            return Err(Error::invalid(format!("secrets engine \"{}\" does not allow setting a version", entry.mount_type)));
+            return Err(Error::invalid(format!(
+                "secrets engine \"{}\" does not allow setting a version",
+                entry.mount_type
+            )));
         }
         entry.options = Some(merged);
     }
@@ -332,28 +463,57 @@ async fn tune_mount(core: &Core, kind: MountTableKind, path: &str, data: Map<Str
     if warnings.is_empty() {
         return Ok(Reply::NoContent);
     }
-    let mut reply = Reply::Secret(tresor_framework::Secret { status: 200, ..Default::default() });
+    let mut reply = Reply::Secret(tresor_framework::Secret {
+        status: 200,
+        ..Default::default()
+    });
     for warning in warnings {
         reply = reply.with_warning(warning);
     }
     Ok(reply)
 }
 
-async fn write_secrets_mount(core: Arc<Core>, input: Input<Map<String, Value>>) -> Result<Reply, Error> {
-    write_mount(&core, MountTableKind::Secrets, input.captures.get("path"), input.request.data).await
+async fn write_secrets_mount(
+    core: Arc<Core>,
+    input: Input<Map<String, Value>>,
+) -> Result<Reply, Error> {
+    write_mount(
+        &core,
+        MountTableKind::Secrets,
+        input.captures.get("path"),
+        input.request.data,
+    )
+    .await
 }
 
-async fn write_auth_mount(core: Arc<Core>, input: Input<Map<String, Value>>) -> Result<Reply, Error> {
-    write_mount(&core, MountTableKind::Auth, input.captures.get("path"), input.request.data).await
+async fn write_auth_mount(
+    core: Arc<Core>,
+    input: Input<Map<String, Value>>,
+) -> Result<Reply, Error> {
+    write_mount(
+        &core,
+        MountTableKind::Auth,
+        input.captures.get("path"),
+        input.request.data,
+    )
+    .await
 }
 
 async fn delete_secrets_mount(core: Arc<Core>, input: Input<NoFields>) -> Result<Reply, Error> {
-    core.unmount(MountTableKind::Secrets, &sanitize_path(input.captures.get("path"))).await?;
+    core.unmount(
+        MountTableKind::Secrets,
+        &sanitize_path(input.captures.get("path")),
+    )
+    .await?;
     Ok(Reply::NoContent)
 }
 
 async fn delete_auth_mount(core: Arc<Core>, input: Input<NoFields>) -> Result<Reply, Error> {
-    core.unmount(MountTableKind::Auth, &sanitize_path(input.captures.get("path"))).await?;
+    core.unmount(
+        MountTableKind::Auth,
+        &sanitize_path(input.captures.get("path")),
+    )
+    .await?;
     Ok(Reply::NoContent)
 }
 
@@ -375,13 +535,26 @@ struct RemountReply {
 async fn write_remount(core: Arc<Core>, input: Input<RemountFields>) -> Result<Reply, Error> {
     let (from, to) = (input.fields.from, input.fields.to);
     if from.is_empty() || to.is_empty() {
-        return Err(Error::invalid("both 'from' and 'to' path must be specified as a string"));
+        return Err(Error::invalid(
+            "both 'from' and 'to' path must be specified as a string",
+        ));
     }
     let (kind, from, to) = match (from.strip_prefix("auth/"), to.strip_prefix("auth/")) {
         (Some(from), Some(to)) => (MountTableKind::Auth, sanitize_path(from), sanitize_path(to)),
-        (None, None) => (MountTableKind::Secrets, sanitize_path(&from), sanitize_path(&to)),
-        _ => return Err(Error::invalid("cannot remount between secrets engines and auth methods")),
+        (None, None) => (
+            MountTableKind::Secrets,
+            sanitize_path(&from),
+            sanitize_path(&to),
+        ),
+        _ => {
+            return Err(Error::invalid(
+                "cannot remount between secrets engines and auth methods",
+            ));
+        }
     };
     core.remount(kind, &from, &to).await?;
-    Ok(Reply::data(RemountReply { migration_id: uuid::Uuid::new_v4().to_string() })?.injected())
+    Ok(Reply::data(RemountReply {
+        migration_id: uuid::Uuid::new_v4().to_string(),
+    })?
+    .injected())
 }

@@ -9,10 +9,22 @@ use tresor_framework::{Error, Input, Path, Reply, loose};
 
 pub fn paths() -> Vec<Path<Core>> {
     vec![
-        Path::new("policies/acl").list(list_policies).help("List the ACL policies."),
-        Path::new("policies/acl/{name}").read(read_policy).write(write_policy).delete(delete_policy).help("Read, write or delete an ACL policy."),
-        Path::new("policy").read(list_policies_legacy).help("List the ACL policies (legacy path)."),
-        Path::new("policy/{name}").read(read_policy_legacy).write(write_policy).delete(delete_policy).help("Read, write or delete an ACL policy (legacy path)."),
+        Path::new("policies/acl")
+            .list(list_policies)
+            .help("List the ACL policies."),
+        Path::new("policies/acl/{name}")
+            .read(read_policy)
+            .write(write_policy)
+            .delete(delete_policy)
+            .help("Read, write or delete an ACL policy."),
+        Path::new("policy")
+            .read(list_policies_legacy)
+            .help("List the ACL policies (legacy path)."),
+        Path::new("policy/{name}")
+            .read(read_policy_legacy)
+            .write(write_policy)
+            .delete(delete_policy)
+            .help("Read, write or delete an ACL policy (legacy path)."),
     ]
 }
 
@@ -22,7 +34,9 @@ struct Keys {
 }
 
 async fn list_policies(core: Arc<Core>, _input: Input<NoFields>) -> Result<Reply, Error> {
-    Reply::data(Keys { keys: core.policies().names() })
+    Reply::data(Keys {
+        keys: core.policies().names(),
+    })
 }
 
 #[derive(Serialize)]
@@ -33,7 +47,11 @@ struct LegacyList {
 
 async fn list_policies_legacy(core: Arc<Core>, _input: Input<NoFields>) -> Result<Reply, Error> {
     let names = core.policies().names();
-    Ok(Reply::data(LegacyList { keys: names.clone(), policies: names })?.injected())
+    Ok(Reply::data(LegacyList {
+        keys: names.clone(),
+        policies: names,
+    })?
+    .injected())
 }
 
 #[derive(Deserialize)]
@@ -103,7 +121,10 @@ async fn write_policy(core: Arc<Core>, input: Input<WritePolicy>) -> Result<Repl
     if warnings.is_empty() {
         return Ok(Reply::NoContent);
     }
-    let mut reply = Reply::Secret(tresor_framework::Secret { status: 200, ..Default::default() });
+    let mut reply = Reply::Secret(tresor_framework::Secret {
+        status: 200,
+        ..Default::default()
+    });
     for warning in warnings {
         reply = reply.with_warning(warning);
     }
@@ -111,6 +132,8 @@ async fn write_policy(core: Arc<Core>, input: Input<WritePolicy>) -> Result<Repl
 }
 
 async fn delete_policy(core: Arc<Core>, input: Input<NameOnly>) -> Result<Reply, Error> {
-    core.policies().delete(&input.fields.name.to_lowercase()).await?;
+    core.policies()
+        .delete(&input.fields.name.to_lowercase())
+        .await?;
     Ok(Reply::NoContent)
 }

@@ -11,8 +11,14 @@ use tresor_seal::shamir;
 
 pub fn paths() -> Vec<Path<Core>> {
     vec![
-        Path::new("rekey/init").read(read_rekey).write(start_rekey).delete(cancel_rekey).help("Start, inspect or cancel a rekey."),
-        Path::new("rekey/update").write(update_rekey).help("Submit one share of the current unseal key for a rekey."),
+        Path::new("rekey/init")
+            .read(read_rekey)
+            .write(start_rekey)
+            .delete(cancel_rekey)
+            .help("Start, inspect or cancel a rekey."),
+        Path::new("rekey/update")
+            .write(update_rekey)
+            .help("Submit one share of the current unseal key for a rekey."),
     ]
 }
 
@@ -38,10 +44,14 @@ async fn start_rekey(core: Arc<Core>, input: Input<RekeyInitFields>) -> Result<R
     let fields = input.fields;
     core.require_unsealed()?;
     if !fields.pgp_keys.is_empty() || fields.backup {
-        return Err(Error::invalid("PGP-encrypted key shares (pgp_keys, backup) are not supported by this server"));
+        return Err(Error::invalid(
+            "PGP-encrypted key shares (pgp_keys, backup) are not supported by this server",
+        ));
     }
     if fields.require_verification {
-        return Err(Error::invalid("rekey verification (require_verification) is not supported by this server"));
+        return Err(Error::invalid(
+            "rekey verification (require_verification) is not supported by this server",
+        ));
     }
     let (shares, threshold) = validated_shares(fields.secret_shares, fields.secret_threshold)?;
     Reply::raw(200, core.rekey_start(shares, threshold).await?)
@@ -75,10 +85,14 @@ async fn update_rekey(core: Arc<Core>, input: Input<RekeyUpdateFields>) -> Resul
     let fields = input.fields;
     core.require_unsealed()?;
     if fields.key.is_empty() {
-        return Err(Error::invalid("'key' must be specified in request body as JSON"));
+        return Err(Error::invalid(
+            "'key' must be specified in request body as JSON",
+        ));
     }
     if fields.nonce.is_empty() {
-        return Err(Error::invalid("'nonce' must be specified in request body as JSON"));
+        return Err(Error::invalid(
+            "'nonce' must be specified in request body as JSON",
+        ));
     }
     let share = shamir::parse_key_share(&fields.key).map_err(seal_error)?;
     match core.rekey_submit(share, &fields.nonce).await? {

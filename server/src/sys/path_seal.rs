@@ -9,9 +9,15 @@ use tresor_seal::shamir;
 
 pub fn paths() -> Vec<Path<Core>> {
     vec![
-        Path::new("seal-status").read(read_seal_status).help("Check the seal status of Vault."),
-        Path::new("unseal").write(write_unseal).help("Submit one unseal key share."),
-        Path::new("seal").write(write_seal).help("Seal the Vault: drop every key from memory."),
+        Path::new("seal-status")
+            .read(read_seal_status)
+            .help("Check the seal status of Vault."),
+        Path::new("unseal")
+            .write(write_unseal)
+            .help("Submit one unseal key share."),
+        Path::new("seal")
+            .write(write_seal)
+            .help("Seal the Vault: drop every key from memory."),
     ]
 }
 
@@ -47,8 +53,14 @@ pub async fn seal_status(core: &Core) -> Result<SealStatus, Error> {
         seal_type: core.seal_kind().seal_type(),
         initialized: config.is_some(),
         sealed: cluster.is_none(),
-        t: config.as_ref().map(|config| config.secret_threshold).unwrap_or(0),
-        n: config.as_ref().map(|config| config.secret_shares).unwrap_or(0),
+        t: config
+            .as_ref()
+            .map(|config| config.secret_threshold)
+            .unwrap_or(0),
+        n: config
+            .as_ref()
+            .map(|config| config.secret_shares)
+            .unwrap_or(0),
         progress,
         nonce,
         recovery_seal: core.seal_kind().recovery_seal(),
@@ -93,11 +105,15 @@ async fn write_unseal(core: Arc<Core>, input: Input<UnsealFields>) -> Result<Rep
         return Reply::raw(200, seal_status(&core).await?);
     }
     if fields.key.is_empty() {
-        return Err(Error::invalid("'key' must be specified in request body as JSON, or 'reset' set to true"));
+        return Err(Error::invalid(
+            "'key' must be specified in request body as JSON, or 'reset' set to true",
+        ));
     }
     let share = shamir::parse_key_share(&fields.key).map_err(seal_error)?;
     if share.len() < KEY_SHARE_BYTES_MIN {
-        return Err(Error::invalid(format!("invalid key: key is shorter than minimum {KEY_SHARE_BYTES_MIN} bytes")));
+        return Err(Error::invalid(format!(
+            "invalid key: key is shorter than minimum {KEY_SHARE_BYTES_MIN} bytes"
+        )));
     }
     core.submit_unseal_share(share).await?;
     Reply::raw(200, seal_status(&core).await?)

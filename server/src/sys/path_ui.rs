@@ -12,8 +12,12 @@ use tresor_framework::{Error, ErrorKind, Input, Path, Reply};
 
 pub fn paths() -> Vec<Path<Core>> {
     vec![
-        Path::new("internal/ui/mounts").read(list_visible_mounts).help("Mounts visible to the caller (the UI's and CLI's view)."),
-        Path::new("internal/ui/mounts/{*path}").read(read_mount_of_path).help("The mount serving a path, with its KV version."),
+        Path::new("internal/ui/mounts")
+            .read(list_visible_mounts)
+            .help("Mounts visible to the caller (the UI's and CLI's view)."),
+        Path::new("internal/ui/mounts/{*path}")
+            .read(read_mount_of_path)
+            .help("The mount serving a path, with its KV version."),
     ]
 }
 
@@ -36,13 +40,24 @@ struct UnauthMount {
 async fn list_visible_mounts(core: Arc<Core>, input: Input<NoFields>) -> Result<Reply, Error> {
     let caller = input.request.caller.as_ref();
     let acl = caller.map(|caller| core.policies().acl(&caller.policies));
-    let mut visible = VisibleMounts { auth: Map::new(), secret: Map::new() };
+    let mut visible = VisibleMounts {
+        auth: Map::new(),
+        secret: Map::new(),
+    };
     for mounted in core.routes().mounts() {
         let entry = &mounted.entry;
         let value = match &acl {
-            Some(acl) if acl.has_mount_access(&mounted.route_path) => serde_json::to_value(MountOutput::of(entry)),
+            Some(acl) if acl.has_mount_access(&mounted.route_path) => {
+                serde_json::to_value(MountOutput::of(entry))
+            }
             Some(_) => continue,
-            None if entry.config.listing_visibility == "unauth" => serde_json::to_value(UnauthMount { mount_type: entry.mount_type.clone(), description: entry.description.clone(), options: entry.options.clone() }),
+            None if entry.config.listing_visibility == "unauth" => {
+                serde_json::to_value(UnauthMount {
+                    mount_type: entry.mount_type.clone(),
+                    description: entry.description.clone(),
+                    options: entry.options.clone(),
+                })
+            }
             None => continue,
         }
         .map_err(|error| Error::internal(error.to_string()))?;
@@ -58,7 +73,15 @@ async fn list_visible_mounts(core: Arc<Core>, input: Input<NoFields>) -> Result<
 /// there is none or the token reaches nothing under it.
 async fn read_mount_of_path(core: Arc<Core>, input: Input<NoFields>) -> Result<Reply, Error> {
     let path = input.captures.get("path").to_string();
-    let preflight_denied = || Error::new(ErrorKind::PermissionDenied, format!("preflight capability check returned 403, please ensure client's policies grant access to path \"{}/\"", path.trim_end_matches('/')));
+    let preflight_denied = || {
+        Error::new(
+            ErrorKind::PermissionDenied,
+            format!(
+                "preflight capability check returned 403, please ensure client's policies grant access to path \"{}/\"",
+                path.trim_end_matches('/')
+            ),
+        )
+    };
     let Some(caller) = input.request.caller.as_ref() else {
         return Err(preflight_denied());
     };

@@ -8,17 +8,28 @@ use tresor_framework::{Error, Input, Path, Reply, loose};
 
 pub fn paths() -> Vec<Path<Core>> {
     vec![
-        Path::new("wrapping/wrap").write(wrap).help("Wrap arbitrary data in a single-use token."),
-        Path::new("wrapping/unwrap").write(unwrap).help("Return a wrapped response, once."),
-        Path::new("wrapping/lookup").write(lookup).read(lookup).help("Look up a wrapping token's properties."),
-        Path::new("wrapping/rewrap").write(rewrap).help("Move a wrapped response to a new token."),
+        Path::new("wrapping/wrap")
+            .write(wrap)
+            .help("Wrap arbitrary data in a single-use token."),
+        Path::new("wrapping/unwrap")
+            .write(unwrap)
+            .help("Return a wrapped response, once."),
+        Path::new("wrapping/lookup")
+            .write(lookup)
+            .read(lookup)
+            .help("Look up a wrapping token's properties."),
+        Path::new("wrapping/rewrap")
+            .write(rewrap)
+            .help("Move a wrapped response to a new token."),
     ]
 }
 
 /// WRP-02: the data is the response; the router wraps it with the header's TTL.
 async fn wrap(_core: Arc<Core>, input: Input<Map<String, Value>>) -> Result<Reply, Error> {
     if input.request.wrap_ttl_seconds.is_none() {
-        return Err(Error::invalid("endpoint requires response wrapping to be used"));
+        return Err(Error::invalid(
+            "endpoint requires response wrapping to be used",
+        ));
     }
     Reply::data(input.fields)
 }
