@@ -62,6 +62,19 @@ impl Reply {
         Ok(Reply::Raw { status, body })
     }
 
+    /// 204 when there is nothing to warn about, else an envelope with only the warnings
+    /// (Vault answers a write that produced warnings with 200).
+    pub fn no_content_or_warnings(warnings: Vec<String>) -> Reply {
+        if warnings.is_empty() {
+            return Reply::NoContent;
+        }
+        Reply::Secret(Secret {
+            warnings,
+            status: 200,
+            ..Secret::default()
+        })
+    }
+
     /// Adds a warning to an envelope reply; other replies have nowhere to carry it.
     pub fn with_warning(mut self, warning: impl Into<String>) -> Reply {
         if let Reply::Secret(secret) = &mut self {

@@ -2,6 +2,11 @@ use async_trait::async_trait;
 use std::sync::Arc;
 use tresor_storage::{Operation, Storage, StorageError};
 
+/// Keys deleted per batch by [`StorageView::delete_all`].
+const DELETE_ALL_BATCH_KEYS_MAX: usize = 1000;
+/// Folders walked by [`StorageView::delete_all`] before it gives up.
+const DELETE_ALL_FOLDERS_MAX: usize = 1_000_000;
+
 /// A [`Storage`] rooted at a prefix of another: what an engine sees of the barrier, so it
 /// cannot read or write outside its own mount.
 #[derive(Clone)]
@@ -23,6 +28,38 @@ impl StorageView {
 
     pub fn sub_view(&self, prefix: &str) -> StorageView {
         StorageView::new(self.inner.clone(), format!("{}{prefix}", self.prefix))
+    }
+
+    /// Deletes every key under this view (a disabled mount, a revoked token's cubbyhole), in
+    /// bounded batches. Returns the number of keys deleted.
+    pub async fn delete_all(&self) -> Result<usize, StorageError> {
+        let mut folders = vec![String::new()];
+        let mut keys = Vec::new();
+        let mut walked = 0;
+        while let Some(folder) = folders.pop() {
+            walked += 1;
+            if walked > DELETE_ALL_FOLDERS_MAX {
+                return Err(StorageError::Other(
+                    "too many folders to delete".to_string(),
+                ));
+            }
+            for child in self.list(&folder).await? {
+                match child.ends_with('/') {
+                    true => folders.push(format!("{folder}{child}")),
+                    false => keys.push(format!("{folder}{child}")),
+                }
+            }
+        }
+        for chunk in keys.chunks(DELETE_ALL_BATCH_KEYS_MAX) {
+            self.batch(
+                chunk
+                    .iter()
+                    .map(|key| Operation::Delete { key: key.clone() })
+                    .collect(),
+            )
+            .await?;
+        }
+        Ok(keys.len())
     }
 
     fn full(&self, key: &str) -> String {

@@ -4,12 +4,6 @@
 use crate::{KvBackend, KvVersion};
 use std::sync::Arc;
 use tresor_framework::{Backend, Error, Reply, Request, StorageView};
-use tresor_storage::{Operation, Storage};
-
-/// Bound on keys deleted per batch when a token's cubbyhole is destroyed.
-const DESTROY_BATCH_KEYS_MAX: usize = 1000;
-/// Bound on folders walked when destroying one cubbyhole.
-const DESTROY_FOLDERS_MAX: usize = 100_000;
 
 pub struct CubbyholeBackend {
     storage: StorageView,
@@ -63,28 +57,9 @@ impl Backend for CubbyholeBackend {
 
 /// Deletes everything in one token's cubbyhole (called when the token is revoked).
 pub async fn destroy_cubbyhole(storage: &StorageView, token_hash: &str) -> Result<(), Error> {
-    let root = format!("{token_hash}/");
-    let mut folders = vec![root];
-    let mut keys = Vec::new();
-    let mut walked = 0;
-    while let Some(folder) = folders.pop() {
-        walked += 1;
-        if walked > DESTROY_FOLDERS_MAX {
-            return Err(Error::internal("cubbyhole too deep to destroy"));
-        }
-        for child in storage.list(&folder).await? {
-            match child.ends_with('/') {
-                true => folders.push(format!("{folder}{child}")),
-                false => keys.push(format!("{folder}{child}")),
-            }
-        }
-    }
-    for chunk in keys.chunks(DESTROY_BATCH_KEYS_MAX) {
-        let operations = chunk
-            .iter()
-            .map(|key| Operation::Delete { key: key.clone() })
-            .collect();
-        storage.batch(operations).await?;
-    }
+    storage
+        .sub_view(&format!("{token_hash}/"))
+        .delete_all()
+        .await?;
     Ok(())
 }

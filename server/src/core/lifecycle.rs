@@ -71,6 +71,29 @@ impl Core {
             .map_err(|_| Error::internal("corrupt seal configuration"))
     }
 
+    /// Writes the protected root key and the seal configuration in one atomic batch, so a
+    /// crash leaves either the old pair or the new one (init, rekey).
+    async fn store_seal_state(
+        &self,
+        protected_root_key: Vec<u8>,
+        config: &SealConfig,
+    ) -> Result<(), Error> {
+        let config =
+            serde_json::to_vec(config).map_err(|error| Error::internal(error.to_string()))?;
+        let operations = vec![
+            Operation::Put {
+                key: BARRIER_UNSEAL_KEYS_PATH.to_string(),
+                value: protected_root_key,
+            },
+            Operation::Put {
+                key: SEAL_CONFIG_PATH.to_string(),
+                value: config,
+            },
+        ];
+        self.physical.batch(operations).await?;
+        Ok(())
+    }
+
     pub async fn is_initialized(&self) -> Result<bool, Error> {
         Ok(self.seal_config().await?.is_some())
     }
@@ -113,20 +136,7 @@ impl Core {
 
         // The seal configuration is the commit point: until it exists the node is uninitialised.
         let config = SealConfig::shamir(request.secret_shares, request.secret_threshold);
-        let config =
-            serde_json::to_vec(&config).map_err(|error| Error::internal(error.to_string()))?;
-        self.physical
-            .batch(vec![
-                Operation::Put {
-                    key: BARRIER_UNSEAL_KEYS_PATH.to_string(),
-                    value: protected_root_key,
-                },
-                Operation::Put {
-                    key: SEAL_CONFIG_PATH.to_string(),
-                    value: config,
-                },
-            ])
-            .await?;
+        self.store_seal_state(protected_root_key, &config).await?;
         tracing::info!(
             shares = request.secret_shares,
             threshold = request.secret_threshold,
@@ -414,20 +424,8 @@ impl Core {
             .await
             .map_err(seal_error)?;
         let new_shares = shamir::split(&new_unseal_key, shares, threshold).map_err(seal_error)?;
-        let new_config = serde_json::to_vec(&SealConfig::shamir(shares, threshold))
-            .map_err(|error| Error::internal(error.to_string()))?;
         let _lifecycle = self.lifecycle.lock().await;
-        self.physical
-            .batch(vec![
-                Operation::Put {
-                    key: BARRIER_UNSEAL_KEYS_PATH.to_string(),
-                    value: protected_root_key,
-                },
-                Operation::Put {
-                    key: SEAL_CONFIG_PATH.to_string(),
-                    value: new_config,
-                },
-            ])
+        self.store_seal_state(protected_root_key, &SealConfig::shamir(shares, threshold))
             .await?;
         tracing::info!(shares, threshold, "rekey complete");
         Ok(Some(InitOutcome {

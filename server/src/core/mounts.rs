@@ -6,15 +6,11 @@ use crate::mounts::{
 };
 use std::sync::Arc;
 use tresor_framework::{Error, StorageView};
-use tresor_storage::{Operation, Storage};
+use tresor_storage::Storage;
 
 /// Barrier paths of the persisted tables (Vault's names).
 const SECRETS_TABLE_PATH: &str = "core/mounts";
 const AUTH_TABLE_PATH: &str = "core/auth";
-/// Bound on keys deleted per batch when a mount's data is removed.
-const UNMOUNT_DELETE_BATCH_KEYS_MAX: usize = 1000;
-/// Bound on folders walked when a mount's data is removed.
-const UNMOUNT_FOLDERS_MAX: usize = 1_000_000;
 
 /// Paths no secrets engine may be mounted under (MNT-04).
 const RESERVED_SECRETS_PREFIXES: &[&str] = &["sys/", "auth/", "audit/", "cubbyhole/", "identity/"];
@@ -229,7 +225,7 @@ impl Core {
             .filter(|entry| entry.path != path)
             .collect();
         self.replace_table(kind, entries).await?;
-        delete_tree(&self.mount_storage(&existing.entry)).await?;
+        self.mount_storage(&existing.entry).delete_all().await?;
         tracing::info!(path = %existing.route_path, "unmounted");
         Ok(())
     }
@@ -304,36 +300,6 @@ impl Core {
 /// Whether a retuned entry can keep its running backend (same type and options).
 fn same_backend_shape(old: &MountEntry, new: &MountEntry) -> bool {
     old.mount_type == new.mount_type && old.options == new.options
-}
-
-/// Deletes every key under a storage view, in bounded batches.
-async fn delete_tree(storage: &StorageView) -> Result<(), Error> {
-    let mut folders = vec![String::new()];
-    let mut keys = Vec::new();
-    let mut walked = 0;
-    while let Some(folder) = folders.pop() {
-        walked += 1;
-        if walked > UNMOUNT_FOLDERS_MAX {
-            return Err(Error::internal("mount storage too deep to delete"));
-        }
-        for child in storage.list(&folder).await? {
-            match child.ends_with('/') {
-                true => folders.push(format!("{folder}{child}")),
-                false => keys.push(format!("{folder}{child}")),
-            }
-        }
-    }
-    for chunk in keys.chunks(UNMOUNT_DELETE_BATCH_KEYS_MAX) {
-        storage
-            .batch(
-                chunk
-                    .iter()
-                    .map(|key| Operation::Delete { key: key.clone() })
-                    .collect(),
-            )
-            .await?;
-    }
-    Ok(())
 }
 
 impl MountBackend {

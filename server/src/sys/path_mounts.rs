@@ -460,17 +460,7 @@ async fn tune_mount(
         true => core.upgrade_kv(entry).await?,
         false => core.update_mount(entry).await?,
     }
-    if warnings.is_empty() {
-        return Ok(Reply::NoContent);
-    }
-    let mut reply = Reply::Secret(tresor_framework::Secret {
-        status: 200,
-        ..Default::default()
-    });
-    for warning in warnings {
-        reply = reply.with_warning(warning);
-    }
-    Ok(reply)
+    Ok(Reply::no_content_or_warnings(warnings))
 }
 
 async fn write_secrets_mount(

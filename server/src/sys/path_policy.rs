@@ -118,17 +118,7 @@ async fn write_policy(core: Arc<Core>, input: Input<WritePolicy>) -> Result<Repl
         warnings.push(format!("policy name was converted to {name}"));
     }
     core.policies().put(&name, &text).await?;
-    if warnings.is_empty() {
-        return Ok(Reply::NoContent);
-    }
-    let mut reply = Reply::Secret(tresor_framework::Secret {
-        status: 200,
-        ..Default::default()
-    });
-    for warning in warnings {
-        reply = reply.with_warning(warning);
-    }
-    Ok(reply)
+    Ok(Reply::no_content_or_warnings(warnings))
 }
 
 async fn delete_policy(core: Arc<Core>, input: Input<NameOnly>) -> Result<Reply, Error> {
