@@ -172,7 +172,7 @@ mod tests {
         let base = "--addr http://127.0.0.1:1 --token t --workload kv2-read --duration-seconds 1";
         assert!(check(&format!("{base} --concurrency 0")).is_err());
         assert!(check(&format!("{base} --concurrency 1 --keys")).is_err());
-        assert!(check(&format!("{base}")).is_err());
+        assert!(check(base).is_err());
         assert!(check("--addr https://127.0.0.1:1 --token t --workload kv2-read --concurrency 1 --duration-seconds 1").is_err());
     }
 }

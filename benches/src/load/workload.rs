@@ -248,7 +248,7 @@ async fn retry_until_success(
         }
         last = describe(&response);
         // Permission, path and method refusals do not change by waiting.
-        if matches!(response.status, 403 | 404 | 405) || Instant::now() >= deadline {
+        if matches!(response.status, 403..=405) || Instant::now() >= deadline {
             break;
         }
         tokio::time::sleep(Duration::from_millis(SETUP_RETRY_PAUSE_MS)).await;
