@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 
 import hvac
+import requests
 
 from harness import Transcript, api, compare_with_bao, log_leaks
 
@@ -42,7 +43,8 @@ def create_flow(srv, remember):
     t.call("create batch", tk.create, policies=["tokp"], ttl="1h", type="batch")
     t.call("create bad type", tk.create, policies=["tokp"], type="weird")
     t.call("create unknown policy", tk.create, policies=["nosuchpolicy"], ttl="1h")
-    t.call("create ttl over max", tk.create, policies=["tokp"], ttl="9999h")
+    over = t.call("create ttl over max", tk.create, policies=["tokp"], ttl="9999h")
+    t.add("ttl over max capped", over and over["auth"]["lease_duration"])
     t.call("create with custom id", tk.create, id="custom-token-id-0001", policies=["tokp"], ttl="1h")
     t.call("create policies as comma string", c.adapter.post, "/v1/auth/token/create",
            json={"policies": "tokp, default", "ttl": "1h"})
@@ -69,9 +71,11 @@ def check_create(d):
     assert d["create orphan (no_parent)"][1]["auth"]["orphan"] is True
     assert d["create no_default_policy"][1]["auth"]["policies"] == ["tokp"]
     assert d["create bad type"][0] == "raised"
-    assert d["create unknown policy"][1]["warnings"] is not None
+    assert d["create unknown policy"][1]["auth"]["policies"] == ["default", "nosuchpolicy"]
     assert d["child creates superset"][:2] == ("raised", "InvalidRequest")
-    assert d["child no_parent (needs sudo)"][1]["auth"]["orphan"] is False
+    assert d["child no_parent (needs sudo)"] == ("raised", "InvalidRequest",
+                                                 ["root or sudo privileges required to create orphan token"])
+    assert d["ttl over max capped"] == 2764800
     assert d["use-limited creates child"][:2] == ("raised", "InvalidRequest")
     assert d["use-limited after uses"][:2] == ("raised", "Forbidden")
 
@@ -146,7 +150,7 @@ def check_lookup(d):
     assert d["kid now orphan"][1]["data"]["orphan"] is True
     assert d["grandkid gone"][:2] == ("raised", "Forbidden")
     assert d["self-revoked token denied"][:2] == ("raised", "Forbidden")
-    assert d["tidy"][1][0] == 202
+    assert d["tidy"][1] == 202
 
 
 def test_token_lookup_renew_revoke_tree_and_tidy_match_bao(kind, pair, dsrv):
@@ -189,7 +193,8 @@ def check_roles(d):
     assert d["role read minimal"][1]["data"]["allowed_policies"] == []
     assert d["roles list"][1]["data"]["keys"] == ["r1", "r2"]
     look = d["lookup role token"][1]["data"]
-    assert (look["path"], look["role"], look["orphan"], look["period"]) == ("auth/token/create/r1/sfx", "r1", True, 3600)
+    # bao 2.7.2 reports no `period` on a token made through a role with token_period.
+    assert (look["path"], look["role"], look["orphan"], look.get("period")) == ("auth/token/create/r1/sfx", "r1", True, None)
     assert d["role read deleted"][:2] == ("raised", "InvalidPath")
 
 
@@ -210,22 +215,30 @@ def expiry_flow(srv, remember):
     remember(kid)
     t.add("short lease_duration", short["lease_duration"])
     t.http("valid before expiry", api(srv, "GET", "auth/token/lookup-self", token=short["client_token"]))
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if api(srv, "GET", "auth/token/lookup-self", token=short["client_token"]).status_code == 403:
+    def status(token):
+        try:
+            return api(srv, "GET", "auth/token/lookup-self", token=token, timeout=3).status_code
+        except requests.RequestException:
+            return "no answer within 3 s"
+
+    deadline = time.monotonic() + 12
+    last = None
+    for _ in range(60):  # Bounded: ≤ 12 s of polling.
+        last = status(short["client_token"])
+        if last != 200 or time.monotonic() > deadline:
             break
         time.sleep(0.25)
-    t.add("expired within 15 s", api(srv, "GET", "auth/token/lookup-self", token=short["client_token"]).status_code)
-    t.add("child of expired parent", api(srv, "GET", "auth/token/lookup-self", token=kid).status_code)
+    t.add("expired within 12 s", last)
+    t.add("child of expired parent", status(kid))
     return t
 
 
 def test_token_expiry_revokes_it_and_its_children(kind, pair, dsrv):
     """Goal: TOK-04 — a 2 s token stops working after expiry and its 1 h child dies with it.
-    Method: bounded poll (≤ 15 s) of lookup-self, then the child's lookup-self."""
+    Method: bounded poll (≤ 12 s, 3 s per request) of lookup-self, then the child's."""
     def check(d):
         assert d["short lease_duration"] == "<int>" or d["short lease_duration"] == 2
-        assert (d["expired within 15 s"], d["child of expired parent"]) == (403, 403)
+        assert (d["expired within 12 s"], d["child of expired parent"]) == (403, 403)
 
     compare_with_bao(pair, kind, "expiry", lambda s: expiry_flow(s, lambda *v: pair.remember(kind, *v)), check)
 

@@ -168,6 +168,52 @@ impl Lines {
 }
 
 fn parse_hcl(text: &str) -> Result<Vec<Item>, PolicyError> {
+    match parse_hcl_exact(text) {
+        Ok(items) => Ok(items),
+        Err(error @ PolicyError::Syntax { .. }) => {
+            // HCL 1 (Vault's parser) accepts a block's first item on the `{` line and its `}`
+            // on a later one; HCL 2 does not. Retry with every brace on its own line; the
+            // first error is the one reported if that fails too.
+            let spread = spread_braces(text);
+            if spread == text {
+                return Err(error);
+            }
+            parse_hcl_exact(&spread).map_err(|_| error)
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// Puts a newline after every `{` and before every `}` outside string literals.
+fn spread_braces(text: &str) -> String {
+    let mut spread = String::with_capacity(text.len() + 16);
+    let mut in_string = false;
+    let mut escaped = false;
+    for character in text.chars() {
+        if in_string {
+            spread.push(character);
+            match (escaped, character) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match character {
+            '"' => {
+                in_string = true;
+                spread.push(character);
+            }
+            '{' => spread.push_str("{\n"),
+            '}' => spread.push_str("\n}"),
+            other => spread.push(other),
+        }
+    }
+    spread
+}
+
+fn parse_hcl_exact(text: &str) -> Result<Vec<Item>, PolicyError> {
     let body = hcl::edit::parser::parse_body(text).map_err(|error| PolicyError::Syntax {
         at: Some(TextPosition {
             line: error.location().line(),

@@ -35,7 +35,8 @@ const NON_ASSIGNABLE_POLICIES: &[&str] = &["response-wrapping", "control-group"]
 pub(crate) struct CreateFields {
     #[serde(default, deserialize_with = "loose::string")]
     id: String,
-    #[serde(default, deserialize_with = "loose::comma_list")]
+    /// Vault decodes a single string as one policy name (no comma split).
+    #[serde(default, deserialize_with = "loose::string_or_list")]
     policies: Vec<String>,
     #[serde(default, deserialize_with = "kv_pairs")]
     meta: Option<BTreeMap<String, String>>,

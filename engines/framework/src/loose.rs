@@ -213,6 +213,26 @@ pub fn comma_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Stri
     Ok(items.into_iter().filter(|item| !item.is_empty()).collect())
 }
 
+/// A list of strings from a JSON array, or one string taken whole (not split on commas), as
+/// Go's weak decoding turns a string into a one-element slice.
+pub fn string_or_list<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    match Value::deserialize(deserializer)? {
+        Value::Null => Ok(Vec::new()),
+        Value::String(text) if text.is_empty() => Ok(Vec::new()),
+        Value::String(text) => Ok(vec![text]),
+        Value::Array(values) => values
+            .into_iter()
+            .map(|value| match value {
+                Value::String(text) => Ok(text),
+                Value::Number(number) => Ok(number.to_string()),
+                Value::Bool(flag) => Ok(flag.to_string()),
+                _ => Err(D::Error::custom("expected a list of strings")),
+            })
+            .collect(),
+        _ => Err(D::Error::custom("expected a list of strings")),
+    }
+}
+
 /// A string that may also arrive as a number or bool (form bodies, CLI `k=v`).
 pub fn string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
     match Value::deserialize(deserializer)? {

@@ -34,7 +34,8 @@ fn default_entries(kind: MountTableKind) -> Vec<MountEntry> {
                 "per-token private secret storage",
             );
             cubbyhole.local = true;
-            let identity = MountEntry::new(kind, "identity/", "identity", "identity store");
+            let mut identity = MountEntry::new(kind, "identity/", "identity", "identity store");
+            identity.config.passthrough_request_headers = vec!["Authorization".to_string()];
             let mut system = MountEntry::new(
                 kind,
                 "sys/",
@@ -42,6 +43,7 @@ fn default_entries(kind: MountTableKind) -> Vec<MountEntry> {
                 "system endpoints used for control, policy and debugging",
             );
             system.seal_wrap = true;
+            system.config.passthrough_request_headers = vec!["Accept".to_string()];
             vec![cubbyhole, identity, system]
         }
         MountTableKind::Auth => {

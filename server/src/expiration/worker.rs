@@ -249,7 +249,10 @@ impl Inner {
     }
 
     async fn fire_token(self: &Arc<Self>, generation: u64, token_hash: Arc<str>) {
-        let _guard = self.lock_for(&token_hash).lock().await;
+        // The stripe lock covers reading the record only: revoking calls into the token
+        // store, whose revocation hook calls back into this manager (lease expiry, which
+        // takes stripe locks too), so holding it across the call could deadlock.
+        let guard = self.lock_for(&token_hash).lock().await;
         if !self.is_current(generation) {
             return;
         }
@@ -276,6 +279,7 @@ impl Inner {
             self.arm(TimerKey::Token(token_hash), record.expire_time_ns);
             return;
         }
+        drop(guard);
         match self.revoke_expired_token(&token_hash).await {
             Ok(()) => match self.storage.delete(&key).await {
                 Ok(()) => tracing::debug!("expired token revoked"),

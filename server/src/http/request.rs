@@ -266,6 +266,11 @@ fn wrap_ttl(headers: &HeaderMap) -> Result<Option<u64>, Error> {
     let text = value
         .to_str()
         .map_err(|_| Error::invalid("error parsing X-Vault-Wrap-TTL header: not valid text"))?;
+    if text.trim().starts_with('-') {
+        return Err(Error::invalid(
+            "error parsing X-Vault-Wrap-TTL header: requested wrap ttl cannot be negative",
+        ));
+    }
     match loose::parse_duration_seconds(text) {
         Ok(0) => Err(Error::invalid(
             "error parsing X-Vault-Wrap-TTL header: wrap ttl must be greater than zero",

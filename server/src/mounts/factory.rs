@@ -12,7 +12,7 @@ pub fn create_backend(
 ) -> Result<MountBackend, Error> {
     let backend: Arc<dyn Backend> = match entry.mount_type.as_str() {
         "system" => return Ok(MountBackend::System),
-        "kv" => {
+        "kv" | "generic" => {
             let version = entry
                 .options
                 .as_ref()

@@ -79,7 +79,7 @@ async fn capabilities_of_token(
 ) -> Result<Reply, Error> {
     let paths = input.fields.all_paths()?;
     let Some(entry) = core.tokens().lookup(&input.fields.token).await? else {
-        return Err(Error::invalid("invalid token"));
+        return Err(Error::invalid("1 error occurred:\n\t* invalid token\n\n"));
     };
     answer(&core, &entry.policies, &paths)
 }
@@ -90,7 +90,9 @@ async fn capabilities_of_accessor(
 ) -> Result<Reply, Error> {
     let paths = input.fields.all_paths()?;
     let Some(entry) = core.token_by_accessor(&input.fields.accessor).await? else {
-        return Err(Error::invalid("invalid accessor"));
+        return Err(Error::invalid(
+            "1 error occurred:\n\t* invalid accessor\n\n",
+        ));
     };
     answer(&core, &entry.policies, &paths)
 }

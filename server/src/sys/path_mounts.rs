@@ -43,6 +43,8 @@ pub struct MountOutput {
     local: bool,
     options: Option<BTreeMap<String, String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    deprecation_status: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
     plugin_version: &'static str,
     running_plugin_version: String,
@@ -85,6 +87,10 @@ impl MountOutput {
             external_entropy_access: entry.external_entropy_access,
             local: entry.local,
             options: entry.options.clone(),
+            // Builtin engines with a deprecation lifecycle report it (the reference shows it
+            // for KV).
+            deprecation_status: matches!(entry.mount_type.as_str(), "kv" | "generic")
+                .then_some("supported"),
             path: None,
             plugin_version: "",
             running_plugin_version: format!("v{}+builtin.tresor", crate::core::VERSION),
@@ -127,7 +133,7 @@ fn find(core: &Core, kind: MountTableKind, path: &str) -> Result<MountEntry, Err
     core.routes()
         .find(kind, path)
         .map(|mounted| mounted.entry.clone())
-        .ok_or_else(|| Error::invalid(format!("no mount entry found for path {path}")))
+        .ok_or_else(|| Error::invalid(format!("cannot fetch sysview for path \"{path}\"")))
 }
 
 /// `sys/mounts/auth/<p>` addresses the auth table (the CLI's `auth tune` uses it).
@@ -291,10 +297,9 @@ fn new_entry(kind: MountTableKind, path: &str, fields: MountFields) -> Result<Mo
                 .insert("version".into(), "1".into());
             "kv".to_string()
         }
-        "generic" => "kv".to_string(),
         other => other.to_string(),
     };
-    if mount_type != "kv"
+    if !matches!(mount_type.as_str(), "kv" | "generic")
         && options
             .as_ref()
             .is_some_and(|options| options.contains_key("version"))
@@ -332,9 +337,10 @@ fn apply_config(
     if entry.config.max_lease_ttl != 0
         && entry.config.default_lease_ttl > entry.config.max_lease_ttl
     {
-        return Err(Error::invalid(
-            "backend max lease TTL cannot be less than backend default lease TTL",
-        ));
+        return Err(Error::invalid(format!(
+            "backend max lease TTL of {} would be less than backend default lease TTL of {}",
+            entry.config.max_lease_ttl, entry.config.default_lease_ttl
+        )));
     }
     if let Some(Value::Bool(flag)) = config.get("force_no_cache") {
         entry.config.force_no_cache = *flag;
@@ -439,7 +445,7 @@ async fn tune_mount(
             merged.insert(key, value);
         }
         let new_version = merged.get("version").cloned().unwrap_or_default();
-        if new_version != old_version && entry.mount_type == "kv" {
+        if new_version != old_version && matches!(entry.mount_type.as_str(), "kv" | "generic") {
             match (old_version.as_str(), new_version.as_str()) {
                 ("" | "1", "2") => {
                     upgrade = true;
