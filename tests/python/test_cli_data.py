@@ -29,6 +29,14 @@ def clean(text: str, mount: str) -> str:
     text = re.sub(r"(creation_time\"?:?\s+)\d+", r"\1<UNIX>", text)
     text = re.sub(r"\b([a-z]+)_[0-9a-f]{8}\b", r"\1_<ACC>", text)  # Mount accessors.
     text = re.sub(r"=+ (Metadata|Data|Secret Path|Metadata Path) =+", r"== \1 ==", text)
+    # Prose wrapped at 78 columns wraps differently when the product name differs in length
+    # ("Vault" vs "OpenBao"): compare the login advisory with its line breaks folded.
+    text = re.sub(
+        r"(Success! You are now authenticated\..*?this token\.)",
+        lambda match: re.sub(r"\s+", " ", match.group(1)),
+        text,
+        flags=re.S,
+    )
     lines = []
     for line in text.splitlines():
         # OpenBao-only rows that Vault 1.14 (what Tresor speaks) does not print.

@@ -30,6 +30,9 @@ pub fn paths() -> Vec<Path<Core>> {
         Path::new("remount")
             .write(write_remount)
             .help("Move a mount to a new path."),
+        Path::new("remount/status/{migration_id}")
+            .read(read_remount_status)
+            .help("The status of a mount move."),
     ]
 }
 
@@ -424,7 +427,8 @@ async fn tune_mount(
     data: Map<String, Value>,
 ) -> Result<Reply, Error> {
     if kind == MountTableKind::Secrets && ["cubbyhole/", "sys/", "identity/"].contains(&path) {
-        return Err(Error::invalid(format!("cannot tune '{path}'")));
+        let parameter = TUNABLE_FIELDS.iter().find(|field| data.contains_key(**field)).unwrap_or(&"default_lease_ttl");
+        return Err(Error::invalid(format!("cannot tune parameter {parameter} of {path}")));
     }
     let mut entry = find(core, kind, path)?;
     apply_config(&mut entry, &data, kind)?;
@@ -548,9 +552,57 @@ async fn write_remount(core: Arc<Core>, input: Input<RemountFields>) -> Result<R
             ));
         }
     };
-    core.remount(kind, &from, &to).await?;
-    Ok(Reply::data(RemountReply {
-        migration_id: uuid::Uuid::new_v4().to_string(),
-    })?
-    .injected())
+    let source_mount = if kind == MountTableKind::Auth { format!("auth/{from}") } else { from.clone() };
+    let target_mount = if kind == MountTableKind::Auth { format!("auth/{to}") } else { to.clone() };
+    let outcome = core.remount(kind, &from, &to).await;
+    let migration_id = uuid::Uuid::new_v4().to_string();
+    let status = if outcome.is_ok() { "success" } else { "failure" };
+    record_migration(&migration_id, MigrationInfo { source_mount, target_mount, status });
+    outcome?;
+    Ok(Reply::data(RemountReply { migration_id })?
+        .injected()
+        .with_warning("Mount move has been queued. Progress will be reported in Vault's server log, tagged with the returned migration_id"))
+}
+
+/// Fields a tune may carry, in the order Vault names them when refusing one.
+const TUNABLE_FIELDS: &[&str] = &["default_lease_ttl", "max_lease_ttl", "description", "options", "listing_visibility", "audit_non_hmac_request_keys", "audit_non_hmac_response_keys", "passthrough_request_headers", "allowed_response_headers", "token_type"];
+
+/// Remembered moves, for `sys/remount/status/<id>`. Vault keeps them in memory too; the
+/// map is bounded (oldest dropped).
+static MIGRATIONS: std::sync::Mutex<Vec<(String, MigrationInfo)>> = std::sync::Mutex::new(Vec::new());
+const MIGRATIONS_REMEMBERED_MAX: usize = 256;
+
+#[derive(Clone, Serialize)]
+struct MigrationInfo {
+    source_mount: String,
+    target_mount: String,
+    status: &'static str,
+}
+
+fn record_migration(migration_id: &str, info: MigrationInfo) {
+    let mut migrations = MIGRATIONS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if migrations.len() >= MIGRATIONS_REMEMBERED_MAX {
+        migrations.remove(0);
+    }
+    migrations.push((migration_id.to_string(), info));
+}
+
+#[derive(Deserialize)]
+struct MigrationId {
+    migration_id: String,
+}
+
+#[derive(Serialize)]
+struct MigrationStatus {
+    migration_id: String,
+    migration_info: MigrationInfo,
+}
+
+/// `GET sys/remount/status/<id>` (MNT-09).
+async fn read_remount_status(_core: Arc<Core>, input: Input<MigrationId>) -> Result<Reply, Error> {
+    let migrations = MIGRATIONS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let Some((_, info)) = migrations.iter().find(|(id, _)| *id == input.fields.migration_id) else {
+        return Err(Error::not_found());
+    };
+    Reply::data(MigrationStatus { migration_id: input.fields.migration_id.clone(), migration_info: info.clone() })
 }
