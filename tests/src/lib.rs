@@ -18,7 +18,10 @@ pub fn tresor_binary() -> PathBuf {
     }
     let exe = std::env::current_exe().expect("test executable path");
     // target/debug/deps/<test> -> target/debug/tresor
-    let debug_dir = exe.parent().and_then(Path::parent).expect("target directory");
+    let debug_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target directory");
     debug_dir.join("tresor")
 }
 
@@ -51,13 +54,24 @@ impl TestServer {
         );
         std::fs::write(&config_path, config).expect("write config");
         let log_path = dir.path().join("server.log");
-        let mut server = TestServer { child: None, addr: format!("http://127.0.0.1:{port}"), port, dir, config_path, log_path };
+        let mut server = TestServer {
+            child: None,
+            addr: format!("http://127.0.0.1:{port}"),
+            port,
+            dir,
+            config_path,
+            log_path,
+        };
         server.spawn();
         server
     }
 
     fn spawn(&mut self) {
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log_path).expect("open log");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log_path)
+            .expect("open log");
         let log_err = log.try_clone().expect("clone log handle");
         let child = Command::new(tresor_binary())
             .arg("server")
@@ -85,7 +99,10 @@ impl TestServer {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        panic!("tresor did not listen within {STARTUP_DEADLINE:?}; log:\n{}", self.log());
+        panic!(
+            "tresor did not listen within {STARTUP_DEADLINE:?}; log:\n{}",
+            self.log()
+        );
     }
 
     pub fn log(&self) -> String {
@@ -161,8 +178,15 @@ pub struct Answer {
 impl Client {
     pub fn new(base: &str) -> Client {
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("http client");
-        Client { http, base: base.to_string(), token: None }
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("http client");
+        Client {
+            http,
+            base: base.to_string(),
+            token: None,
+        }
     }
 
     pub fn with_token(mut self, token: &str) -> Client {
@@ -172,7 +196,9 @@ impl Client {
 
     pub async fn send(&self, method: &str, path: &str, body: Option<Vec<u8>>) -> Answer {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-        let mut request = self.http.request(method, format!("{}/v1/{path}", self.base));
+        let mut request = self
+            .http
+            .request(method, format!("{}/v1/{path}", self.base));
         if let Some(token) = &self.token {
             request = request.header("X-Vault-Token", token);
         }
@@ -184,7 +210,12 @@ impl Client {
         let headers = response.headers().clone();
         let text = response.text().await.unwrap_or_default();
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Answer { status, headers, body, text }
+        Answer {
+            status,
+            headers,
+            body,
+            text,
+        }
     }
 
     pub async fn get(&self, path: &str) -> Answer {
@@ -192,15 +223,29 @@ impl Client {
     }
 
     pub async fn put(&self, path: &str, body: Value) -> Answer {
-        self.send("PUT", path, Some(body.to_string().into_bytes())).await
+        self.send("PUT", path, Some(body.to_string().into_bytes()))
+            .await
     }
 
     /// `sys/init` then unseal with `threshold` of the keys; returns (keys, root token).
     pub async fn init_and_unseal(&self, shares: u8, threshold: u8) -> (Vec<String>, String) {
-        let answer = self.put("sys/init", serde_json::json!({"secret_shares": shares, "secret_threshold": threshold})).await;
+        let answer = self
+            .put(
+                "sys/init",
+                serde_json::json!({"secret_shares": shares, "secret_threshold": threshold}),
+            )
+            .await;
         assert_eq!(answer.status, 200, "init: {}", answer.text);
-        let keys: Vec<String> = answer.body["keys"].as_array().expect("keys").iter().map(|key| key.as_str().expect("key").to_string()).collect();
-        let root = answer.body["root_token"].as_str().expect("root token").to_string();
+        let keys: Vec<String> = answer.body["keys"]
+            .as_array()
+            .expect("keys")
+            .iter()
+            .map(|key| key.as_str().expect("key").to_string())
+            .collect();
+        let root = answer.body["root_token"]
+            .as_str()
+            .expect("root token")
+            .to_string();
         self.unseal(&keys[..usize::from(threshold)]).await;
         (keys, root)
     }
@@ -208,7 +253,10 @@ impl Client {
     pub async fn unseal(&self, keys: &[String]) -> Answer {
         let mut last = None;
         for key in keys {
-            last = Some(self.put("sys/unseal", serde_json::json!({ "key": key })).await);
+            last = Some(
+                self.put("sys/unseal", serde_json::json!({ "key": key }))
+                    .await,
+            );
         }
         let last = last.expect("at least one key");
         assert_eq!(last.status, 200, "unseal: {}", last.text);

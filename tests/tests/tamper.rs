@@ -6,7 +6,14 @@ use tresor_tests::TestServer;
 
 /// Opens the stopped node's storage in-process, flips one byte of `key`'s stored value.
 async fn flip_byte(data_dir: std::path::PathBuf, key: &str, offset_from_end: usize) {
-    let storage = RaftStorage::open(RaftConfig { dir: data_dir, node_id: node_id(), node_name: "node1".into(), cluster_addr: String::new() }).await.expect("open storage");
+    let storage = RaftStorage::open(RaftConfig {
+        dir: data_dir,
+        node_id: node_id(),
+        node_name: "node1".into(),
+        cluster_addr: String::new(),
+    })
+    .await
+    .expect("open storage");
     storage.initialize_single_node().await.expect("leader");
     let mut value = storage.get(key).await.expect("read").expect("entry exists");
     let index = value.len() - offset_from_end;
@@ -34,11 +41,20 @@ async fn tampered_entries_fail_closed() {
     flip_byte(server.data_dir(), "core/cluster/local/info", 3).await;
     server.restart();
     let client = server.client();
-    let answer = client.put("sys/unseal", serde_json::json!({"key": keys[0]})).await;
+    let answer = client
+        .put("sys/unseal", serde_json::json!({"key": keys[0]}))
+        .await;
     assert_eq!(answer.status, 500, "{}", answer.text);
-    assert!(!answer.text.contains("vault-cluster"), "no plaintext in the error");
+    assert!(
+        !answer.text.contains("vault-cluster"),
+        "no plaintext in the error"
+    );
     assert_eq!(client.get("sys/seal-status").await.body["sealed"], true);
-    assert_eq!(client.get("sys/health").await.status, 503, "the node still answers");
+    assert_eq!(
+        client.get("sys/health").await.status,
+        503,
+        "the node still answers"
+    );
 }
 
 #[tokio::test]

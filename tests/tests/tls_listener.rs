@@ -10,13 +10,22 @@ fn private_ca() -> (String, String, String) {
     let ca_key = rcgen::KeyPair::generate().expect("ca key");
     let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("ca params");
     ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca_params.distinguished_name.push(rcgen::DnType::CommonName, "tresor test CA");
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "tresor test CA");
     let ca_cert = ca_params.self_signed(&ca_key).expect("ca cert");
     let issuer = rcgen::Issuer::from_params(&ca_params, &ca_key);
     let leaf_key = rcgen::KeyPair::generate().expect("leaf key");
-    let mut leaf_params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).expect("leaf params");
-    leaf_params.subject_alt_names.push(rcgen::SanType::IpAddress(std::net::IpAddr::from([127, 0, 0, 1])));
-    let leaf_cert = leaf_params.signed_by(&leaf_key, &issuer).expect("leaf cert");
+    let mut leaf_params =
+        rcgen::CertificateParams::new(vec!["localhost".to_string()]).expect("leaf params");
+    leaf_params
+        .subject_alt_names
+        .push(rcgen::SanType::IpAddress(std::net::IpAddr::from([
+            127, 0, 0, 1,
+        ])));
+    let leaf_cert = leaf_params
+        .signed_by(&leaf_key, &issuer)
+        .expect("leaf cert");
     (ca_cert.pem(), leaf_cert.pem(), leaf_key.serialize_pem())
 }
 
@@ -50,7 +59,11 @@ async fn tls_listener_serves_the_api_and_the_cli_trusts_vault_cacert() {
 
     let _ = rustls::crypto::ring::default_provider().install_default();
     let ca = reqwest::Certificate::from_pem(ca_pem.as_bytes()).expect("ca certificate");
-    let client = reqwest::Client::builder().add_root_certificate(ca).timeout(Duration::from_secs(5)).build().expect("client");
+    let client = reqwest::Client::builder()
+        .add_root_certificate(ca)
+        .timeout(Duration::from_secs(5))
+        .build()
+        .expect("client");
     let url = format!("https://127.0.0.1:{port}/v1/sys/health");
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut status = None;
@@ -61,10 +74,23 @@ async fn tls_listener_serves_the_api_and_the_cli_trusts_vault_cacert() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(status, Some(501), "uninitialised node answers over TLS; log: {}", std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default());
+    assert_eq!(
+        status,
+        Some(501),
+        "uninitialised node answers over TLS; log: {}",
+        std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default()
+    );
 
-    let plain = reqwest::Client::new().get(format!("http://127.0.0.1:{port}/v1/sys/health")).send().await;
-    assert!(plain.map(|response| response.status().as_u16() != 501).unwrap_or(true), "plain HTTP is not served on a TLS listener");
+    let plain = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{port}/v1/sys/health"))
+        .send()
+        .await;
+    assert!(
+        plain
+            .map(|response| response.status().as_u16() != 501)
+            .unwrap_or(true),
+        "plain HTTP is not served on a TLS listener"
+    );
 
     let cli = Command::new(tresor_binary())
         .arg("status")
@@ -75,11 +101,25 @@ async fn tls_listener_serves_the_api_and_the_cli_trusts_vault_cacert() {
         .output()
         .expect("run tresor status");
     let stdout = String::from_utf8_lossy(&cli.stdout);
-    assert_eq!(cli.status.code(), Some(2), "sealed/uninitialised exits 2; stdout: {stdout} stderr: {}", String::from_utf8_lossy(&cli.stderr));
+    assert_eq!(
+        cli.status.code(),
+        Some(2),
+        "sealed/uninitialised exits 2; stdout: {stdout} stderr: {}",
+        String::from_utf8_lossy(&cli.stderr)
+    );
     assert!(stdout.contains("Initialized        false"), "{stdout}");
 
-    let untrusted = Command::new(tresor_binary()).arg("status").env("VAULT_ADDR", format!("https://127.0.0.1:{port}")).env_remove("VAULT_CACERT").output().expect("run tresor status");
-    assert_eq!(untrusted.status.code(), Some(1), "an unknown CA is an error, not a silent downgrade");
+    let untrusted = Command::new(tresor_binary())
+        .arg("status")
+        .env("VAULT_ADDR", format!("https://127.0.0.1:{port}"))
+        .env_remove("VAULT_CACERT")
+        .output()
+        .expect("run tresor status");
+    assert_eq!(
+        untrusted.status.code(),
+        Some(1),
+        "an unknown CA is an error, not a silent downgrade"
+    );
     let _ = child.kill();
     let _ = child.wait();
 }

@@ -427,8 +427,13 @@ async fn tune_mount(
     data: Map<String, Value>,
 ) -> Result<Reply, Error> {
     if kind == MountTableKind::Secrets && ["cubbyhole/", "sys/", "identity/"].contains(&path) {
-        let parameter = TUNABLE_FIELDS.iter().find(|field| data.contains_key(**field)).unwrap_or(&"default_lease_ttl");
-        return Err(Error::invalid(format!("cannot tune parameter {parameter} of {path}")));
+        let parameter = TUNABLE_FIELDS
+            .iter()
+            .find(|field| data.contains_key(**field))
+            .unwrap_or(&"default_lease_ttl");
+        return Err(Error::invalid(format!(
+            "cannot tune parameter {parameter} of {path}"
+        )));
     }
     let mut entry = find(core, kind, path)?;
     apply_config(&mut entry, &data, kind)?;
@@ -552,12 +557,31 @@ async fn write_remount(core: Arc<Core>, input: Input<RemountFields>) -> Result<R
             ));
         }
     };
-    let source_mount = if kind == MountTableKind::Auth { format!("auth/{from}") } else { from.clone() };
-    let target_mount = if kind == MountTableKind::Auth { format!("auth/{to}") } else { to.clone() };
+    let source_mount = if kind == MountTableKind::Auth {
+        format!("auth/{from}")
+    } else {
+        from.clone()
+    };
+    let target_mount = if kind == MountTableKind::Auth {
+        format!("auth/{to}")
+    } else {
+        to.clone()
+    };
     let outcome = core.remount(kind, &from, &to).await;
     let migration_id = uuid::Uuid::new_v4().to_string();
-    let status = if outcome.is_ok() { "success" } else { "failure" };
-    record_migration(&migration_id, MigrationInfo { source_mount, target_mount, status });
+    let status = if outcome.is_ok() {
+        "success"
+    } else {
+        "failure"
+    };
+    record_migration(
+        &migration_id,
+        MigrationInfo {
+            source_mount,
+            target_mount,
+            status,
+        },
+    );
     outcome?;
     Ok(Reply::data(RemountReply { migration_id })?
         .injected()
@@ -565,11 +589,23 @@ async fn write_remount(core: Arc<Core>, input: Input<RemountFields>) -> Result<R
 }
 
 /// Fields a tune may carry, in the order Vault names them when refusing one.
-const TUNABLE_FIELDS: &[&str] = &["default_lease_ttl", "max_lease_ttl", "description", "options", "listing_visibility", "audit_non_hmac_request_keys", "audit_non_hmac_response_keys", "passthrough_request_headers", "allowed_response_headers", "token_type"];
+const TUNABLE_FIELDS: &[&str] = &[
+    "default_lease_ttl",
+    "max_lease_ttl",
+    "description",
+    "options",
+    "listing_visibility",
+    "audit_non_hmac_request_keys",
+    "audit_non_hmac_response_keys",
+    "passthrough_request_headers",
+    "allowed_response_headers",
+    "token_type",
+];
 
 /// Remembered moves, for `sys/remount/status/<id>`. Vault keeps them in memory too; the
 /// map is bounded (oldest dropped).
-static MIGRATIONS: std::sync::Mutex<Vec<(String, MigrationInfo)>> = std::sync::Mutex::new(Vec::new());
+static MIGRATIONS: std::sync::Mutex<Vec<(String, MigrationInfo)>> =
+    std::sync::Mutex::new(Vec::new());
 const MIGRATIONS_REMEMBERED_MAX: usize = 256;
 
 #[derive(Clone, Serialize)]
@@ -580,7 +616,9 @@ struct MigrationInfo {
 }
 
 fn record_migration(migration_id: &str, info: MigrationInfo) {
-    let mut migrations = MIGRATIONS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut migrations = MIGRATIONS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     if migrations.len() >= MIGRATIONS_REMEMBERED_MAX {
         migrations.remove(0);
     }
@@ -600,9 +638,17 @@ struct MigrationStatus {
 
 /// `GET sys/remount/status/<id>` (MNT-09).
 async fn read_remount_status(_core: Arc<Core>, input: Input<MigrationId>) -> Result<Reply, Error> {
-    let migrations = MIGRATIONS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let Some((_, info)) = migrations.iter().find(|(id, _)| *id == input.fields.migration_id) else {
+    let migrations = MIGRATIONS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let Some((_, info)) = migrations
+        .iter()
+        .find(|(id, _)| *id == input.fields.migration_id)
+    else {
         return Err(Error::not_found());
     };
-    Reply::data(MigrationStatus { migration_id: input.fields.migration_id.clone(), migration_info: info.clone() })
+    Reply::data(MigrationStatus {
+        migration_id: input.fields.migration_id.clone(),
+        migration_info: info.clone(),
+    })
 }
