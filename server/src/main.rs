@@ -2,6 +2,7 @@
 //! as `vault` (and `bao`), so scripts and the Helm chart work unchanged.
 
 mod cli;
+mod cluster;
 mod config;
 mod core;
 mod expiration;
@@ -21,6 +22,8 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let code = match args.first().map(String::as_str) {
         Some("server") => server::run(&args[1..]),
+        // HA hook (issue #5): `operator raft join|list-peers` live in `cluster/cli.rs`.
+        Some("operator") if cluster::cli::handles(&args[1..]) => cluster::cli::run(&args[1..]),
         _ => cli::run(&args),
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))

@@ -149,12 +149,31 @@ async fn serve(server_config: ServerConfig, dev: Option<DevOptions>) -> Result<(
         .cluster_addr
         .clone()
         .unwrap_or_else(|| format!("https://{}", first_listener.cluster_address));
-    let raft = RaftStorage::open(RaftConfig {
-        dir: storage_path.clone(),
-        node_id: node_id_number(&node_name),
-        node_name,
-        cluster_addr: cluster_addr.clone(),
-    })
+    // HA hook (issue #5): outside dev mode the node gets a cluster port and raft RPC to peers.
+    let cluster = match (&dev, &server_config.storage) {
+        (None, Some(StorageConfig::Raft(raft))) => Some(crate::cluster::Cluster::new(
+            crate::cluster::ClusterSettings {
+                api_addr: api_addr.clone(),
+                cluster_addr: cluster_addr.clone(),
+                listen_addr: first_listener.cluster_address.clone(),
+                retry_join: raft.retry_join.clone(),
+            },
+        )),
+        _ => None,
+    };
+    let transport = cluster.as_ref().map(|cluster| {
+        let transport: Arc<dyn tresor_storage::ClusterTransport> = cluster.transport();
+        transport
+    });
+    let raft = RaftStorage::open_with_transport(
+        RaftConfig {
+            dir: storage_path.clone(),
+            node_id: node_id_number(&node_name),
+            node_name,
+            cluster_addr: cluster_addr.clone(),
+        },
+        transport,
+    )
     .await
     .map_err(|error| format!("Error initializing storage of type raft: {error}"))?;
     let settings = CoreSettings {
@@ -172,10 +191,17 @@ async fn serve(server_config: ServerConfig, dev: Option<DevOptions>) -> Result<(
         storage_type: "raft",
     };
     let core = Core::new(settings, raft.clone(), Arc::new(ShamirSeal));
+    let cluster_tasks = match cluster {
+        Some(cluster) => start_cluster(&core, cluster).await,
+        None => tokio::task::JoinSet::new(),
+    };
 
     let mut servers = tokio::task::JoinSet::new();
     for listener in &server_config.listeners {
-        let app = crate::http::app(core.clone());
+        let app = match core.cluster() {
+            Some(_) => crate::cluster::forward::api_app(core.clone()),
+            None => crate::http::app(core.clone()),
+        };
         let bound = crate::listener::bind(listener).await?;
         servers.spawn(bound.serve(app));
     }
@@ -193,11 +219,37 @@ async fn serve(server_config: ServerConfig, dev: Option<DevOptions>) -> Result<(
         }
     }
     servers.abort_all();
+    drop(cluster_tasks);
     if let Err(error) = raft.shutdown().await {
         tracing::warn!(%error, "raft did not shut down cleanly");
     }
     drop(dev_directory);
     Ok(())
+}
+
+/// HA hook: binds the cluster listener and starts the HA loop and `retry_join`. The tasks
+/// live in the returned set, which aborts them when dropped at shutdown. A cluster port that
+/// cannot be bound is logged and leaves the node single-node capable.
+async fn start_cluster(
+    core: &Arc<Core>,
+    cluster: Arc<crate::cluster::Cluster>,
+) -> tokio::task::JoinSet<()> {
+    let mut tasks = tokio::task::JoinSet::new();
+    core.set_cluster(cluster.clone());
+    match crate::cluster::transport::bind(&cluster.settings.listen_addr, &cluster.trust).await {
+        Ok((listener, tls)) => {
+            let core = core.clone();
+            tasks.spawn(async move {
+                if let Err(error) = crate::cluster::transport::serve(listener, tls, core).await {
+                    tracing::error!(%error, "cluster listener failed");
+                }
+            });
+        }
+        Err(error) => tracing::error!(%error, "cluster listener not started; HA is unavailable"),
+    }
+    tasks.spawn(crate::cluster::ha::run(core.clone()));
+    tasks.spawn(crate::cluster::join::retry_join_loop(core.clone()));
+    tasks
 }
 
 /// Zero in the configuration means "Vault's default".
@@ -219,7 +271,7 @@ fn default_api_addr(listener: &ListenerConfig) -> String {
 }
 
 /// Raft needs a numeric id; Vault's ids are strings. The number is a stable hash of the name.
-fn node_id_number(node_name: &str) -> u64 {
+pub(crate) fn node_id_number(node_name: &str) -> u64 {
     use sha2::Digest;
     let digest = sha2::Sha256::digest(node_name.as_bytes());
     let mut bytes = [0u8; 8];

@@ -10,6 +10,7 @@
 mod error;
 pub mod limits;
 mod log_store;
+mod membership;
 mod memory;
 mod network;
 mod raft;
@@ -19,7 +20,9 @@ mod suite_tests;
 mod types;
 
 pub use error::StorageError;
+pub use membership::{ClusterMember, ClusterMembership};
 pub use memory::MemoryStorage;
+pub use network::{ClusterTransport, RaftRpc, TransportError};
 pub use raft::{DurabilityStats, RaftConfig, RaftStatus, RaftStorage};
 
 use async_trait::async_trait;

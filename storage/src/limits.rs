@@ -62,3 +62,11 @@ const _: () = assert!(RAFT_ELECTION_TIMEOUT_MIN_MS > 2 * RAFT_HEARTBEAT_MS);
 const _: () = assert!(RAFT_ELECTION_TIMEOUT_MAX_MS > RAFT_ELECTION_TIMEOUT_MIN_MS);
 const _: () = assert!(RAFT_REPLICATION_LAG_THRESHOLD > RAFT_SNAPSHOT_LOGS_SINCE_LAST);
 const _: () = assert!(GROUP_COMMIT_REQUESTS_MAX > 0 && WRITE_QUEUE_DEPTH_MAX > 0);
+
+/// The largest raft RPC body a node accepts (only authenticated peers reach it): one append
+/// of [`RAFT_PAYLOAD_ENTRIES_MAX`] entries, each at most one log record.
+pub const RAFT_RPC_BODY_BYTES_MAX: usize = RAFT_PAYLOAD_ENTRIES_MAX as usize * LOG_RECORD_BYTES_MAX;
+/// A learner within this many entries of the leader's last log index is promoted to voter.
+pub const RAFT_LEARNER_PROMOTION_LAG_ENTRIES: u64 = 50;
+
+const _: () = assert!(RAFT_RPC_BODY_BYTES_MAX > RAFT_SNAPSHOT_CHUNK_BYTES as usize);

@@ -12,7 +12,7 @@ use crate::limits::{
     WRITE_QUEUE_DEPTH_MAX,
 };
 use crate::log_store::{LogOwner, LogStats, LogStore};
-use crate::network::NoPeers;
+use crate::network::{ClusterTransport, PeerNetwork};
 use crate::state_machine::StateMachineStore;
 use crate::types::{Request, TresorNode, TypeConfig};
 use crate::{Operation, Storage, StorageError};
@@ -62,7 +62,7 @@ pub struct DurabilityStats {
 /// The raft-replicated store. Invariant: a write returns `Ok` only after its log entry was
 /// fdatasync'd and the entry was committed and applied to the local state machine.
 pub struct RaftStorage {
-    raft: Raft<TypeConfig>,
+    pub(crate) raft: Raft<TypeConfig>,
     sm: StateMachineStore,
     log_owner: LogOwner,
     log_stats: Arc<LogStats>,
@@ -70,8 +70,8 @@ pub struct RaftStorage {
     write_tx: mpsc::Sender<WriteRequest>,
     write_task: Mutex<Option<tokio::task::JoinHandle<()>>>,
     shut_down: AtomicBool,
-    node_id: u64,
-    node: TresorNode,
+    pub(crate) node_id: u64,
+    pub(crate) node: TresorNode,
 }
 
 fn raft_config() -> Result<openraft::Config, StorageError> {
@@ -99,8 +99,17 @@ fn raft_config() -> Result<openraft::Config, StorageError> {
 }
 
 impl RaftStorage {
-    /// Opens the store in `config.dir`, recovering the log and the state machine.
+    /// Opens the store in `config.dir`, recovering the log and the state machine. Without a
+    /// transport every peer is unreachable, which a single-node cluster never notices.
     pub async fn open(config: RaftConfig) -> Result<Arc<RaftStorage>, StorageError> {
+        RaftStorage::open_with_transport(config, None).await
+    }
+
+    /// Like [`RaftStorage::open`], with raft RPCs to peers going through `transport`.
+    pub async fn open_with_transport(
+        config: RaftConfig,
+        transport: Option<Arc<dyn ClusterTransport>>,
+    ) -> Result<Arc<RaftStorage>, StorageError> {
         let log_stats = Arc::new(LogStats::default());
         let (log_store, log_owner, sm) = {
             let dir = config.dir.clone();
@@ -114,7 +123,8 @@ impl RaftStorage {
             .map_err(|e| StorageError::Other(format!("open task failed: {e}")))??
         };
         let raft_config = Arc::new(raft_config()?);
-        let raft = Raft::new(config.node_id, raft_config, NoPeers, log_store, sm.clone())
+        let network = PeerNetwork { transport };
+        let raft = Raft::new(config.node_id, raft_config, network, log_store, sm.clone())
             .await
             .map_err(|e| StorageError::Other(format!("raft failed to start: {e}")))?;
         let acknowledged_writes = Arc::new(AtomicU64::new(0));

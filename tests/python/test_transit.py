@@ -267,7 +267,8 @@ def observe(srv, prefix):
             seen = {k: data[k] for k in ("batch_results", "sum", "valid", "disable_upsert") if k in data}
         else:
             seen = None
-        out.append((method, path.replace(prefix, "P-"), r.status_code, json.dumps(seen, sort_keys=True)))
+        seen = json.dumps(seen, sort_keys=True).replace(prefix, "P-")
+        out.append((method, path.replace(prefix, "P-"), r.status_code, seen))
     return out
 
 

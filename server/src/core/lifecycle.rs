@@ -12,7 +12,7 @@ use tresor_storage::{Operation, Storage};
 use zeroize::Zeroizing;
 
 /// Vault's text when the combined key does not open the stored root key (clients show it).
-const UNSEAL_FAILED_TEXT: &str = "unable to retrieve stored keys: invalid key: failed to decrypt keys from storage: cipher: message authentication failed";
+pub const UNSEAL_FAILED_TEXT: &str = "unable to retrieve stored keys: invalid key: failed to decrypt keys from storage: cipher: message authentication failed";
 
 /// Validated input of `sys/init`.
 pub struct InitRequest {
@@ -61,8 +61,19 @@ pub fn seal_error(error: SealError) -> Error {
 }
 
 impl Core {
-    /// The stored seal configuration; `None` means not initialised.
+    /// The seal configuration; `None` means not initialised. HA hook: a node that fetched a
+    /// join challenge reports the configuration of the cluster it is joining (RFT-02).
     pub async fn seal_config(&self) -> Result<Option<SealConfig>, Error> {
+        if let Some(config) = self.stored_seal_config().await? {
+            return Ok(Some(config));
+        }
+        Ok(self
+            .cluster()
+            .and_then(|cluster| cluster.pending_join_seal_config()))
+    }
+
+    /// The seal configuration stored on this node.
+    pub async fn stored_seal_config(&self) -> Result<Option<SealConfig>, Error> {
         let Some(encoded) = self.physical.get(SEAL_CONFIG_PATH).await? else {
             return Ok(None);
         };
@@ -192,6 +203,11 @@ impl Core {
         let SubmitOutcome::Complete(unseal_key) = outcome else {
             return Ok(());
         };
+        // HA hook: a joining node proves itself with the unseal key and receives the
+        // cluster's data through raft before the ordinary unseal below.
+        if self.stored_seal_config().await?.is_none() {
+            crate::cluster::join::complete_join(self, &unseal_key).await?;
+        }
         let root_key = self.recover_root_key(&unseal_key).await?;
         self.unseal_with_root_key(&root_key).await
     }
@@ -239,7 +255,11 @@ impl Core {
             .map_err(|_| Error::internal("corrupt cluster information"))?;
         self.policies.load().await?;
         self.load_mounts().await?;
-        self.expiration.start().await?;
+        // HA hook: a standby runs no lease timers; the cluster module starts them when this
+        // node becomes active. A single node is always active.
+        if !self.is_ha_standby() {
+            self.expiration.start().await?;
+        }
         Ok(UnsealedState {
             cluster,
             active_since: time::OffsetDateTime::now_utc(),

@@ -10,7 +10,7 @@ mod policies;
 mod version;
 mod wrapping;
 
-pub use lifecycle::{InitRequest, seal_error};
+pub use lifecycle::{InitRequest, UNSEAL_FAILED_TEXT, seal_error};
 pub use policies::PolicyStore;
 pub use version::{BUILD_DATE, VERSION};
 pub use wrapping::WRAPPING_TOKEN_INVALID;
@@ -72,6 +72,9 @@ pub struct Core {
     mount_change: tokio::sync::Mutex<()>,
     policies: PolicyStore,
     token_backend: Arc<dyn Backend>,
+    /// HA hook (issue #5): the cluster state, set once at startup by `server.rs` when the
+    /// node runs with a cluster listener; `None` in dev mode and unit tests.
+    cluster: std::sync::OnceLock<Arc<crate::cluster::Cluster>>,
 }
 
 /// What exists only while unsealed.
@@ -112,6 +115,7 @@ impl Core {
             mount_change: tokio::sync::Mutex::new(()),
             policies,
             token_backend,
+            cluster: std::sync::OnceLock::new(),
         });
         core.tokens
             .set_lifecycle_hook(Arc::new(CoreTokenHook(Arc::downgrade(&core))));
@@ -142,6 +146,39 @@ impl Core {
             self.barrier.clone(),
             mounted.entry.storage_prefix(),
         ))
+    }
+
+    /// HA hook: installs the cluster state (once, at startup).
+    pub fn set_cluster(&self, cluster: Arc<crate::cluster::Cluster>) {
+        let _ = self.cluster.set(cluster);
+    }
+
+    pub fn cluster(&self) -> Option<&Arc<crate::cluster::Cluster>> {
+        self.cluster.get()
+    }
+
+    /// HA hook: a standby is an unsealed member of a multi-member raft configuration that
+    /// does not lead it. It keeps no lease timers; the active node does.
+    pub fn is_ha_standby(&self) -> bool {
+        self.raft.membership().members.len() > 1 && !self.raft.status().is_leader
+    }
+
+    /// HA hook: this node became the active node of a multi-member cluster. Mounts,
+    /// policies and tokens may have changed while it was a standby, so reload them, then arm
+    /// the lease timers.
+    pub async fn activate(&self) -> Result<(), Error> {
+        self.require_unsealed()?;
+        self.tokens.clear_cache();
+        self.policies.load().await?;
+        self.load_mounts().await?;
+        self.expiration.start().await?;
+        Ok(())
+    }
+
+    /// HA hook: this node stopped being the active node; its lease timers stop.
+    pub async fn deactivate(&self) {
+        self.expiration.stop().await;
+        self.tokens.clear_cache();
     }
 
     pub fn sys_paths(&self) -> &PathTable<Core> {

@@ -27,6 +27,7 @@ pub fn create_backend(
             tresor_kv::backend(storage, version)
         }
         "cubbyhole" => tresor_kv::cubbyhole_backend(storage),
+        "transit" => tresor_transit::backend(storage),
         "token" => token_backend.clone(),
         "identity" => Arc::new(UnsupportedBackend),
         other => {

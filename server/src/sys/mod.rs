@@ -8,6 +8,7 @@ mod path_keyring;
 mod path_leases;
 mod path_mounts;
 mod path_policy;
+mod path_raft;
 mod path_rekey;
 mod path_seal;
 mod path_ui;
@@ -29,6 +30,7 @@ pub fn path_table() -> PathTable<Core> {
     paths.extend(path_ui::paths());
     paths.extend(path_leases::paths());
     paths.extend(path_wrapping::paths());
+    paths.extend(path_raft::paths());
     PathTable::new(paths)
 }
 
@@ -43,6 +45,10 @@ const UNAUTHENTICATED_PATHS: &[&str] = &[
     "leader",
     "rekey/init",
     "rekey/update",
+    // HA (RFT-01, RFT-09): a joining node is sealed and has no token.
+    "storage/raft/join",
+    "storage/raft/bootstrap/challenge",
+    "storage/raft/bootstrap/answer",
 ];
 
 /// Served without a token but reading it when present (UI-01, WRP-04); not raw endpoints.

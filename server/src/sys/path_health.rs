@@ -144,8 +144,14 @@ async fn read_leader(core: Arc<Core>, _input: Input<NoFields>) -> Result<Reply, 
             core.settings.api_addr.clone(),
             cluster_address_url(&core.settings.cluster_addr),
         ),
-        // The HA issue fills in the leader's addresses from the raft membership.
-        false => (String::new(), String::new()),
+        // HA hook: a standby names the active node from its advertisement.
+        false => match core.cluster() {
+            Some(cluster) => match cluster.active_node(&core).await {
+                Some(active) => (active.api_addr, cluster_address_url(&active.cluster_addr)),
+                None => (String::new(), String::new()),
+            },
+            None => (String::new(), String::new()),
+        },
     };
     Reply::raw(
         200,

@@ -1,0 +1,202 @@
+//! The API listener's front door in a cluster (HA-01..05).
+//!
+//! A standby (unsealed, not the raft leader, in a multi-member configuration) serves the
+//! unauthenticated `sys/` status and lifecycle paths itself and hands every other request
+//! to the active node: forwarded over the cluster port (mutual TLS; the client sees the
+//! active node's status, headers and body), or answered with `307` to the active node's
+//! `api_addr` when the client asked for no forwarding, the path is a raft snapshot, or
+//! forwarding failed. Anything else goes straight to the ordinary API handler.
+//!
+//! A request is forwarded at most once (one hop): the cluster listener serves forwarded
+//! requests with the plain API handler, which has no front door.
+
+use super::Cluster;
+use super::limits::FORWARD_TIMEOUT_MS;
+use super::transport::FORWARDED_HEADER;
+use crate::core::Core;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Request, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
+use std::time::Duration;
+use tower::ServiceExt;
+use tresor_framework::limits::REQUEST_BODY_BYTES_MAX;
+
+/// The API app behind the HA front door.
+pub fn api_app(core: Arc<Core>) -> Router {
+    Router::new().fallback(front).with_state(core)
+}
+
+async fn front(State(core): State<Arc<Core>>, request: Request<Body>) -> Response {
+    let api = crate::http::app(core.clone());
+    let decision = match core.cluster() {
+        Some(cluster) => decide(&core, cluster, &request),
+        None => Decision::Local,
+    };
+    let outcome = match decision {
+        Decision::Local => api.oneshot(request).await,
+        Decision::Redirect => return redirect(&core, &path_and_query(&request)).await,
+        Decision::Forward => return forward(&core, api, request).await,
+    };
+    match outcome {
+        Ok(response) => response,
+        Err(never) => match never {},
+    }
+}
+
+enum Decision {
+    Local,
+    Forward,
+    Redirect,
+}
+
+fn decide(core: &Arc<Core>, cluster: &Arc<Cluster>, request: &Request<Body>) -> Decision {
+    if core.is_sealed() || !Cluster::is_multi_node(core) || core.raft().status().is_leader {
+        return Decision::Local;
+    }
+    let path = request.uri().path();
+    let Some(api_path) = path.strip_prefix("/v1/") else {
+        return Decision::Local;
+    };
+    if let Some(sys_path) = api_path.strip_prefix("sys/")
+        && serves_locally_on_standby(sys_path)
+    {
+        return Decision::Local;
+    }
+    let snapshot = matches!(
+        api_path.trim_end_matches('/'),
+        "sys/storage/raft/snapshot" | "sys/storage/raft/snapshot-force"
+    );
+    if snapshot
+        || request
+            .headers()
+            .contains_key("x-vault-no-request-forwarding")
+        || !cluster.is_armed()
+    {
+        return Decision::Redirect;
+    }
+    Decision::Forward
+}
+
+/// HA-01: what a standby answers itself.
+fn serves_locally_on_standby(sys_path: &str) -> bool {
+    let sys_path = sys_path.trim_end_matches('/');
+    crate::sys::is_unauthenticated(sys_path) || sys_path == "seal"
+}
+
+async fn forward(core: &Arc<Core>, api: Router, request: Request<Body>) -> Response {
+    let (Some(cluster), Some(leader)) = (core.cluster(), core.raft().leader()) else {
+        return no_active_node(StatusCode::INTERNAL_SERVER_ERROR);
+    };
+    let Some(client) = cluster.transport.client() else {
+        return redirect(core, &path_and_query(&request)).await;
+    };
+    let (parts, body) = request.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, REQUEST_BODY_BYTES_MAX).await else {
+        // Too large to buffer: the local handler gives Vault's 413.
+        let request = Request::from_parts(parts, Body::empty());
+        return match api.oneshot(request).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        };
+    };
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .map_or("/", |path_and_query| path_and_query.as_str());
+    let url = format!(
+        "{}{path_and_query}",
+        leader.cluster_addr.trim_end_matches('/')
+    );
+    let mut headers = parts.headers.clone();
+    for name in [
+        header::HOST,
+        header::CONNECTION,
+        header::TRANSFER_ENCODING,
+        header::CONTENT_LENGTH,
+    ] {
+        headers.remove(name);
+    }
+    headers.insert(FORWARDED_HEADER, HeaderValue::from_static("1"));
+    let sent = client
+        .request(parts.method.clone(), url)
+        .headers(headers)
+        .timeout(Duration::from_millis(FORWARD_TIMEOUT_MS))
+        .body(body)
+        .send()
+        .await;
+    let response = match sent {
+        Ok(response) => response,
+        Err(error) => {
+            tracing::warn!(%error, leader = %leader.name, "forwarding to the active node failed; redirecting");
+            return redirect(core, path_and_query).await;
+        }
+    };
+    let status = response.status();
+    let mut response_headers = HeaderMap::new();
+    for (name, value) in response.headers() {
+        if name != header::CONNECTION
+            && name != header::TRANSFER_ENCODING
+            && name != header::CONTENT_LENGTH
+        {
+            response_headers.append(name.clone(), value.clone());
+        }
+    }
+    match response.bytes().await {
+        Ok(bytes) => {
+            let mut reply = Response::new(Body::from(bytes));
+            *reply.status_mut() = status;
+            *reply.headers_mut() = response_headers;
+            reply
+        }
+        Err(error) => {
+            tracing::warn!(%error, "reading the active node's forwarded reply failed");
+            no_active_node(StatusCode::INTERNAL_SERVER_ERROR)
+        }
+    }
+}
+
+fn path_and_query(request: &Request<Body>) -> String {
+    request
+        .uri()
+        .path_and_query()
+        .map_or("/", |path_and_query| path_and_query.as_str())
+        .to_string()
+}
+
+/// HA-03: `307` to the active node's `api_addr`, same path and query, empty body.
+async fn redirect(core: &Arc<Core>, path_and_query: &str) -> Response {
+    let Some(cluster) = core.cluster() else {
+        return no_active_node(StatusCode::SERVICE_UNAVAILABLE);
+    };
+    let Some(active) = cluster.active_node(core).await else {
+        return no_active_node(StatusCode::SERVICE_UNAVAILABLE);
+    };
+    let base = match active.api_addr.contains("://") {
+        true => active.api_addr.trim_end_matches('/').to_string(),
+        false => format!("https://{}", active.api_addr.trim_end_matches('/')),
+    };
+    let Ok(location) = HeaderValue::from_str(&format!("{base}{path_and_query}")) else {
+        return no_active_node(StatusCode::SERVICE_UNAVAILABLE);
+    };
+    let mut response = StatusCode::TEMPORARY_REDIRECT.into_response();
+    response.headers_mut().insert(header::LOCATION, location);
+    response
+}
+
+/// HA-05: no known active node.
+fn no_active_node(status: StatusCode) -> Response {
+    let message = match status {
+        StatusCode::SERVICE_UNAVAILABLE => "no active Vault instance found",
+        _ => "local node not active but active cluster node not found",
+    };
+    let body = serde_json::json!({ "errors": [message] }).to_string();
+    let mut response = (status, body).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}

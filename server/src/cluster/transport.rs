@@ -1,0 +1,159 @@
+//! The cluster port: raft RPC (client and routes) and forwarded API requests, over mutual
+//! TLS with node certificates from the cluster CA (`tls.rs`).
+//!
+//! Routes (only reachable after a mutual-TLS handshake with a cluster certificate):
+//! - `POST /raft/{append|vote|snapshot}`: postcard body in, postcard body out
+//!   ([`RaftStorage::handle_rpc`](tresor_storage::RaftStorage::handle_rpc)).
+//! - anything under `/v1/`: an API request a standby forwarded; served by the ordinary API
+//!   handler of this node, never forwarded again.
+
+use super::limits::CLUSTER_CONNECT_TIMEOUT_MS;
+use super::tls::{ListenerTrust, NodeIdentity};
+use crate::core::Core;
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{Request, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use tower::ServiceExt;
+use tresor_storage::limits::RAFT_RPC_BODY_BYTES_MAX;
+use tresor_storage::{ClusterTransport, RaftRpc, TransportError};
+
+/// Header a forwarded request carries, so the receiving node can tell (and log) it.
+pub const FORWARDED_HEADER: &str = "x-tresor-forwarded";
+
+/// The client side of the cluster port. Unarmed (sealed node): every peer is unreachable.
+#[derive(Default)]
+pub struct Transport {
+    client: RwLock<Option<reqwest::Client>>,
+}
+
+impl Transport {
+    pub fn arm(&self, identity: &NodeIdentity) -> Result<(), String> {
+        let mut tls = identity.client_config()?;
+        tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        let client = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .connect_timeout(Duration::from_millis(CLUSTER_CONNECT_TIMEOUT_MS))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| format!("cluster client: {e}"))?;
+        *self.client.write().unwrap_or_else(|p| p.into_inner()) = Some(client);
+        Ok(())
+    }
+
+    pub fn disarm(&self) {
+        *self.client.write().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    /// The armed client, if any (cheap: reqwest clients share one pool).
+    pub fn client(&self) -> Option<reqwest::Client> {
+        self.client
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+#[async_trait::async_trait]
+impl ClusterTransport for Transport {
+    async fn call(
+        &self,
+        cluster_addr: &str,
+        rpc: RaftRpc,
+        body: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<Vec<u8>, TransportError> {
+        let Some(client) = self.client() else {
+            return Err(TransportError::Unreachable(
+                "the cluster port is not armed (node sealed)".into(),
+            ));
+        };
+        let url = format!("{}/raft/{}", cluster_addr.trim_end_matches('/'), rpc.name());
+        let response = client
+            .post(url)
+            .timeout(timeout)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| match e.is_connect() {
+                true => TransportError::Unreachable(e.to_string()),
+                false => TransportError::Failed(e.to_string()),
+            })?;
+        let status = response.status();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| TransportError::Failed(e.to_string()))?;
+        if status != reqwest::StatusCode::OK {
+            let text = String::from_utf8_lossy(&bytes);
+            return Err(TransportError::Failed(format!("{status}: {text}")));
+        }
+        Ok(bytes.to_vec())
+    }
+}
+
+/// The cluster listener's routes.
+pub fn cluster_app(core: Arc<Core>) -> Router {
+    Router::new()
+        .route("/raft/{rpc}", post(raft_rpc))
+        .fallback(forwarded)
+        .layer(DefaultBodyLimit::max(RAFT_RPC_BODY_BYTES_MAX))
+        .with_state(core)
+}
+
+async fn raft_rpc(State(core): State<Arc<Core>>, Path(rpc): Path<String>, body: Bytes) -> Response {
+    let Some(rpc) = RaftRpc::from_name(&rpc) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    match core.raft().handle_rpc(rpc, &body).await {
+        Ok(reply) => (StatusCode::OK, reply).into_response(),
+        Err(error) => {
+            tracing::warn!(%error, "raft RPC from a peer failed");
+            (StatusCode::BAD_REQUEST, error.to_string()).into_response()
+        }
+    }
+}
+
+/// A request a standby forwarded: served here exactly as if it had arrived on the API port.
+async fn forwarded(State(core): State<Arc<Core>>, request: Request<Body>) -> Response {
+    if !request.uri().path().starts_with("/v1/") {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let app = crate::http::app(core);
+    match app.oneshot(request).await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    }
+}
+
+/// Binds the cluster listener. It accepts TCP at once but completes a TLS handshake only
+/// while this node holds a cluster certificate (unsealed, or joining).
+pub async fn bind(
+    listen_addr: &str,
+    trust: &Arc<ListenerTrust>,
+) -> Result<(std::net::TcpListener, axum_server::tls_rustls::RustlsConfig), String> {
+    let listener = std::net::TcpListener::bind(listen_addr)
+        .map_err(|e| format!("cluster listener {listen_addr}: {e}"))?;
+    listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+    let config = trust.server_config()?;
+    Ok((
+        listener,
+        axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(config)),
+    ))
+}
+
+/// Serves the cluster listener until the task is aborted (an accept loop meant to run
+/// forever).
+pub async fn serve(
+    listener: std::net::TcpListener,
+    tls: axum_server::tls_rustls::RustlsConfig,
+    core: Arc<Core>,
+) -> Result<(), std::io::Error> {
+    axum_server::from_tcp_rustls(listener, tls)?
+        .serve(cluster_app(core).into_make_service())
+        .await
+}

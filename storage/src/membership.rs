@@ -1,0 +1,401 @@
+//! Cluster membership on top of [`RaftStorage`]: receiving raft RPCs from the transport,
+//! adding a joining node as learner, promoting caught-up learners to voters, and the view of
+//! the configuration `sys/storage/raft/configuration` reports.
+//!
+//! openraft's types stay here: callers see node ids, names and addresses only.
+
+use crate::StorageError;
+use crate::limits::{RAFT_LEARNER_PROMOTION_LAG_ENTRIES, RAFT_RPC_BODY_BYTES_MAX};
+use crate::network::RaftRpc;
+use crate::raft::RaftStorage;
+use crate::types::{NodeId, TresorNode, TypeConfig};
+use openraft::error::{ClientWriteError, RaftError};
+use openraft::raft::{AppendEntriesRequest, InstallSnapshotRequest, VoteRequest};
+use openraft::{ChangeMembers, ServerState};
+use std::collections::BTreeSet;
+
+/// One server of the raft configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClusterMember {
+    pub node_id: u64,
+    /// The Vault-style node name (`node_id` in Vault's API).
+    pub name: String,
+    /// The cluster address peers dial (`https://host:port`).
+    pub cluster_addr: String,
+    pub voter: bool,
+    pub leader: bool,
+}
+
+/// The raft configuration as this node last applied it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClusterMembership {
+    /// Log index of the membership entry.
+    pub index: u64,
+    pub members: Vec<ClusterMember>,
+}
+
+impl RaftStorage {
+    /// Decodes one RPC body received from a peer, runs it, and encodes openraft's answer
+    /// (`Result<reply, RaftError>`) for the peer's [`crate::ClusterTransport`].
+    pub async fn handle_rpc(&self, rpc: RaftRpc, body: &[u8]) -> Result<Vec<u8>, StorageError> {
+        if body.len() > RAFT_RPC_BODY_BYTES_MAX {
+            return Err(StorageError::Refused(format!(
+                "a raft RPC of {} bytes exceeds the maximum of {RAFT_RPC_BODY_BYTES_MAX}",
+                body.len()
+            )));
+        }
+        let bad = |e: postcard::Error| StorageError::Refused(format!("undecodable raft RPC: {e}"));
+        let encoded = match rpc {
+            RaftRpc::AppendEntries => {
+                let request: AppendEntriesRequest<TypeConfig> =
+                    postcard::from_bytes(body).map_err(bad)?;
+                postcard::to_stdvec(&self.raft.append_entries(request).await)
+            }
+            RaftRpc::Vote => {
+                let request: VoteRequest<NodeId> = postcard::from_bytes(body).map_err(bad)?;
+                postcard::to_stdvec(&self.raft.vote(request).await)
+            }
+            RaftRpc::InstallSnapshot => {
+                let request: InstallSnapshotRequest<TypeConfig> =
+                    postcard::from_bytes(body).map_err(bad)?;
+                postcard::to_stdvec(&self.raft.install_snapshot(request).await)
+            }
+        };
+        encoded.map_err(|e| StorageError::Other(format!("encode raft reply: {e}")))
+    }
+
+    /// This node's raft id and name.
+    pub fn node_id(&self) -> u64 {
+        self.node_id
+    }
+
+    pub fn node_name(&self) -> &str {
+        &self.node.name
+    }
+
+    /// The configuration this node knows (voters and learners), leader marked.
+    pub fn membership(&self) -> ClusterMembership {
+        let metrics = self.raft.metrics();
+        let metrics = metrics.borrow();
+        let stored = &metrics.membership_config;
+        let membership = stored.membership();
+        let voters: BTreeSet<u64> = membership.voter_ids().collect();
+        let members = membership
+            .nodes()
+            .map(|(id, node)| ClusterMember {
+                node_id: *id,
+                name: node.name.clone(),
+                cluster_addr: node.addr.clone(),
+                voter: voters.contains(id),
+                leader: metrics.current_leader == Some(*id),
+            })
+            .collect();
+        ClusterMembership {
+            index: stored.log_id().map_or(0, |log_id| log_id.index),
+            members,
+        }
+    }
+
+    /// The current leader as this node knows it, if it is a member.
+    pub fn leader(&self) -> Option<ClusterMember> {
+        self.membership()
+            .members
+            .into_iter()
+            .find(|member| member.leader)
+    }
+
+    /// Adds a node as learner (non-voter) without waiting for it to catch up; raft starts
+    /// replicating to it (by snapshot when it is far behind). Adding a member again with the
+    /// same address is a no-op. Only the leader can do this.
+    pub async fn add_learner(
+        &self,
+        node_id: u64,
+        name: &str,
+        cluster_addr: &str,
+    ) -> Result<(), StorageError> {
+        let known = self
+            .membership()
+            .members
+            .into_iter()
+            .find(|member| member.node_id == node_id);
+        if let Some(member) = known
+            && member.cluster_addr == cluster_addr
+            && member.name == name
+        {
+            return Ok(());
+        }
+        let node = TresorNode {
+            name: name.to_string(),
+            addr: cluster_addr.to_string(),
+        };
+        let result = self.raft.add_learner(node_id, node, false).await;
+        membership_result(result.map(|_| ()))
+    }
+
+    /// Leader only: turns every learner whose replication is within
+    /// [`RAFT_LEARNER_PROMOTION_LAG_ENTRIES`] of the leader's log into a voter. Returns the
+    /// promoted ids (empty on a follower or when nobody is ready).
+    pub async fn promote_caught_up_learners(&self) -> Result<Vec<u64>, StorageError> {
+        let ready: BTreeSet<u64> = {
+            let metrics = self.raft.metrics();
+            let metrics = metrics.borrow();
+            if metrics.state != ServerState::Leader {
+                return Ok(Vec::new());
+            }
+            let Some(replication) = &metrics.replication else {
+                return Ok(Vec::new());
+            };
+            let last_index = metrics.last_log_index.unwrap_or(0);
+            metrics
+                .membership_config
+                .membership()
+                .learner_ids()
+                .filter(|id| {
+                    replication
+                        .get(id)
+                        .and_then(|matched| *matched)
+                        .is_some_and(|matched| {
+                            matched.index + RAFT_LEARNER_PROMOTION_LAG_ENTRIES >= last_index
+                        })
+                })
+                .collect()
+        };
+        if ready.is_empty() {
+            return Ok(Vec::new());
+        }
+        let result = self
+            .raft
+            .change_membership(ChangeMembers::AddVoterIds(ready.clone()), true)
+            .await;
+        membership_result(result.map(|_| ()))?;
+        Ok(ready.into_iter().collect())
+    }
+
+    /// Leader only: removes a server (voter or learner) by name. Unknown names are an error.
+    pub async fn remove_member(&self, name: &str) -> Result<(), StorageError> {
+        let Some(member) = self
+            .membership()
+            .members
+            .into_iter()
+            .find(|member| member.name == name)
+        else {
+            return Err(StorageError::Refused(format!(
+                "no server named {name:?} in the configuration"
+            )));
+        };
+        let ids = BTreeSet::from([member.node_id]);
+        if member.voter {
+            let result = self
+                .raft
+                .change_membership(ChangeMembers::RemoveVoters(ids.clone()), false)
+                .await;
+            membership_result(result.map(|_| ()))?;
+            return Ok(());
+        }
+        let result = self
+            .raft
+            .change_membership(ChangeMembers::RemoveNodes(ids), false)
+            .await;
+        membership_result(result.map(|_| ()))
+    }
+}
+
+fn membership_result(
+    result: Result<(), RaftError<NodeId, ClientWriteError<NodeId, TresorNode>>>,
+) -> Result<(), StorageError> {
+    match result {
+        Ok(()) => Ok(()),
+        Err(RaftError::APIError(ClientWriteError::ForwardToLeader(_))) => Err(
+            StorageError::Unavailable("this node is not the raft leader".into()),
+        ),
+        Err(RaftError::APIError(ClientWriteError::ChangeMembershipError(e))) => Err(
+            StorageError::Refused(format!("membership change refused: {e}")),
+        ),
+        Err(RaftError::Fatal(e)) => Err(StorageError::Unavailable(format!("raft stopped: {e}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Storage;
+    use crate::network::{ClusterTransport, TransportError};
+    use crate::raft::RaftConfig;
+    use std::collections::HashMap;
+    use std::sync::{Arc, RwLock, Weak};
+    use std::time::{Duration, Instant};
+
+    /// Routes RPCs to in-process stores by cluster address; a missing or stopped store is
+    /// unreachable, like a dead peer.
+    #[derive(Default)]
+    struct LoopbackTransport {
+        peers: RwLock<HashMap<String, Weak<RaftStorage>>>,
+    }
+
+    #[async_trait::async_trait]
+    impl ClusterTransport for LoopbackTransport {
+        async fn call(
+            &self,
+            cluster_addr: &str,
+            rpc: RaftRpc,
+            body: Vec<u8>,
+            _timeout: Duration,
+        ) -> Result<Vec<u8>, TransportError> {
+            let peer = self
+                .peers
+                .read()
+                .expect("peers lock")
+                .get(cluster_addr)
+                .and_then(Weak::upgrade);
+            let Some(peer) = peer else {
+                return Err(TransportError::Unreachable(cluster_addr.to_string()));
+            };
+            peer.handle_rpc(rpc, &body)
+                .await
+                .map_err(|e| TransportError::Failed(e.to_string()))
+        }
+    }
+
+    async fn open_node(
+        transport: &Arc<LoopbackTransport>,
+        dir: &std::path::Path,
+        n: u64,
+    ) -> Arc<RaftStorage> {
+        let addr = format!("node-{n}");
+        let storage = RaftStorage::open_with_transport(
+            RaftConfig {
+                dir: dir.to_path_buf(),
+                node_id: n,
+                node_name: format!("name-{n}"),
+                cluster_addr: addr.clone(),
+            },
+            Some(transport.clone() as Arc<dyn ClusterTransport>),
+        )
+        .await
+        .expect("open");
+        transport
+            .peers
+            .write()
+            .expect("peers lock")
+            .insert(addr, Arc::downgrade(&storage));
+        storage
+    }
+
+    /// Polls `check` every 50 ms until it holds or `deadline_ms` passes.
+    async fn eventually(what: &str, deadline_ms: u64, mut check: impl AsyncFnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_millis(deadline_ms);
+        while Instant::now() < deadline {
+            if check().await {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("timed out waiting for {what}");
+    }
+
+    /// Goal: three stores form a cluster through the transport seam: learners are added (the
+    /// third one from a snapshot, because the leader purged its log first), promoted to
+    /// voters, see every write, and elect a new leader that has every acknowledged write when
+    /// the old one stops.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn three_stores_replicate_promote_and_fail_over() {
+        let transport = Arc::new(LoopbackTransport::default());
+        let dirs: Vec<_> = (0..3)
+            .map(|_| tempfile::tempdir().expect("tempdir"))
+            .collect();
+        let first = open_node(&transport, dirs[0].path(), 1).await;
+        first.initialize_single_node().await.expect("initialise");
+        for n in 0..30 {
+            first
+                .put(&format!("k/{n}"), vec![n as u8])
+                .await
+                .expect("put");
+        }
+        let second = open_node(&transport, dirs[1].path(), 2).await;
+        first
+            .add_learner(2, "name-2", "node-2")
+            .await
+            .expect("add learner 2");
+        first
+            .add_learner(2, "name-2", "node-2")
+            .await
+            .expect("adding again is a no-op");
+        // Snapshot and purge so the third node can only catch up by snapshot.
+        first.raft.trigger().snapshot().await.expect("snapshot");
+        let wait = Some(Duration::from_secs(10));
+        let snapshot = first
+            .raft
+            .wait(wait)
+            .metrics(|m| m.snapshot.is_some(), "snapshot")
+            .await
+            .expect("snapshot built")
+            .snapshot
+            .expect("snapshot id");
+        first
+            .raft
+            .trigger()
+            .purge_log(snapshot.index)
+            .await
+            .expect("purge");
+        let third = open_node(&transport, dirs[2].path(), 3).await;
+        first
+            .add_learner(3, "name-3", "node-3")
+            .await
+            .expect("add learner 3");
+        eventually("both learners promoted", 20_000, async || {
+            first.promote_caught_up_learners().await.expect("promote");
+            first
+                .membership()
+                .members
+                .iter()
+                .filter(|m| m.voter)
+                .count()
+                == 3
+        })
+        .await;
+        assert!(second.membership().members.len() == 3);
+        first
+            .put("after/join", b"x".to_vec())
+            .await
+            .expect("put after join");
+        for node in [&second, &third] {
+            eventually("replicated write", 10_000, async || {
+                node.get("after/join").await.expect("get") == Some(b"x".to_vec())
+            })
+            .await;
+            assert_eq!(node.get("k/7").await.expect("get"), Some(vec![7]));
+            assert_eq!(node.leader().map(|l| l.node_id), Some(1));
+        }
+
+        first.shutdown().await.expect("shutdown leader");
+        let started = Instant::now();
+        let mut new_leader = None;
+        eventually("a new leader", 15_000, async || {
+            new_leader = [&second, &third]
+                .into_iter()
+                .find(|n| n.status().is_leader)
+                .cloned();
+            new_leader.is_some()
+        })
+        .await;
+        eprintln!("new leader after {:?}", started.elapsed());
+        let new_leader = new_leader.expect("leader");
+        new_leader
+            .put("after/failover", b"y".to_vec())
+            .await
+            .expect("put on new leader");
+        for n in 0..30 {
+            assert_eq!(
+                new_leader.get(&format!("k/{n}")).await.expect("get"),
+                Some(vec![n as u8])
+            );
+        }
+        new_leader
+            .remove_member("name-1")
+            .await
+            .expect("remove the dead node");
+        assert_eq!(new_leader.membership().members.len(), 2);
+        second.shutdown().await.expect("shutdown");
+        third.shutdown().await.expect("shutdown");
+    }
+}

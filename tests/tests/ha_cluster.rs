@@ -1,0 +1,479 @@
+//! HA cluster tests (issue #5): three real `tresor` processes on loopback, each with its own
+//! temp dir, API port and cluster port. Every wait is bounded; only the children started
+//! here are stopped, by PID (`Child::kill`).
+
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tresor_tests::{Client, free_port, tresor_binary};
+
+/// One cluster node: config on disk, a child process while running.
+struct Node {
+    name: String,
+    port: u16,
+    cluster_port: u16,
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl Node {
+    fn new(name: &str, retry_join: Option<&str>) -> Node {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = free_port();
+        let cluster_port = free_port();
+        let join = match retry_join {
+            Some(leader) => format!("  retry_join {{\n    leader_api_addr = \"{leader}\"\n  }}\n"),
+            None => String::new(),
+        };
+        let config = format!(
+            "storage \"raft\" {{\n  path = \"{data}\"\n  node_id = \"{name}\"\n{join}}}\n\
+             listener \"tcp\" {{\n  address = \"127.0.0.1:{port}\"\n  cluster_address = \"127.0.0.1:{cluster_port}\"\n  tls_disable = true\n}}\n\
+             api_addr = \"http://127.0.0.1:{port}\"\ncluster_addr = \"https://127.0.0.1:{cluster_port}\"\ndisable_mlock = true\n",
+            data = dir.path().join("data").display()
+        );
+        std::fs::write(dir.path().join("config.hcl"), config).expect("write config");
+        let mut node = Node {
+            name: name.to_string(),
+            port,
+            cluster_port,
+            dir,
+            child: None,
+        };
+        node.spawn();
+        node
+    }
+
+    fn addr(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.dir.path().join("server.log")
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .expect("log");
+        let log_err = log.try_clone().expect("log handle");
+        let child = Command::new(tresor_binary())
+            .arg("server")
+            .arg(format!(
+                "-config={}",
+                self.dir.path().join("config.hcl").display()
+            ))
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log_err)
+            .spawn()
+            .expect("start tresor (build it first: cargo build -p tresor)");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("{} did not listen; log:\n{}", self.name, self.log());
+    }
+
+    /// SIGKILL through the child handle (our own PID only).
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn client(&self) -> Client {
+        Client::new(&self.addr())
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Polls `check` every 100 ms until it returns `Some`, or panics after `deadline`.
+async fn eventually<T>(
+    what: &str,
+    deadline: Duration,
+    mut check: impl AsyncFnMut() -> Option<T>,
+) -> T {
+    let end = Instant::now() + deadline;
+    while Instant::now() < end {
+        if let Some(value) = check().await {
+            return value;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out after {deadline:?} waiting for {what}");
+}
+
+async fn health_status(node: &Node) -> Option<(u16, Value)> {
+    let response = reqwest::Client::new()
+        .get(format!("{}/v1/sys/health", node.addr()))
+        .timeout(Duration::from_secs(2))
+        .send()
+        .await
+        .ok()?;
+    let status = response.status().as_u16();
+    let body = response.json().await.unwrap_or(Value::Null);
+    Some((status, body))
+}
+
+/// The raft configuration as `node` reports it (forwarded to the active node on standbys).
+async fn voters(node: &Node, token: &str) -> Vec<String> {
+    let answer = node
+        .client()
+        .with_token(token)
+        .get("sys/storage/raft/configuration")
+        .await;
+    if answer.status != 200 {
+        return Vec::new();
+    }
+    answer.body["data"]["config"]["servers"]
+        .as_array()
+        .map(|servers| {
+            servers
+                .iter()
+                .filter(|server| server["voter"] == json!(true))
+                .filter_map(|server| server["node_id"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Starts node-1, initialises and unseals it; node-2 and node-3 join through `retry_join`
+/// and are unsealed with node-1's keys. Returns the nodes, keys and root token once all
+/// three are voters.
+async fn three_node_cluster() -> (Vec<Node>, Vec<String>, String) {
+    let first = Node::new("node-1", None);
+    let leader_addr = first.addr();
+    let (keys, root) = first.client().init_and_unseal(3, 2).await;
+    let nodes = vec![
+        first,
+        Node::new("node-2", Some(&leader_addr)),
+        Node::new("node-3", Some(&leader_addr)),
+    ];
+    for node in &nodes[1..] {
+        // retry_join fetched the challenge: the node reports the cluster's seal config.
+        eventually("join challenge", Duration::from_secs(30), async || {
+            let answer = node.client().get("sys/seal-status").await;
+            (answer.body["initialized"] == json!(true) && answer.body["t"] == json!(2))
+                .then_some(())
+        })
+        .await;
+        let answer = node.client().unseal(&keys[1..3]).await;
+        assert_eq!(
+            answer.body["sealed"],
+            json!(false),
+            "{} unseal: {}\n{}",
+            node.name,
+            answer.text,
+            node.log()
+        );
+    }
+    eventually("three voters", Duration::from_secs(30), async || {
+        (voters(&nodes[0], &root).await.len() == 3).then_some(())
+    })
+    .await;
+    (nodes, keys, root)
+}
+
+/// Goal: nodes join with the cluster's keys, standbys report themselves as such and
+/// forward reads and writes to the active node, every write is readable on every node,
+/// and a forwarding opt-out gets a 307 to the active node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ha_nodes_join_forward_and_read_after_write() {
+    let (nodes, _keys, root) = three_node_cluster().await;
+    let leader = &nodes[0];
+    for standby in &nodes[1..] {
+        let (status, body) = health_status(standby).await.expect("health");
+        assert_eq!(status, 429, "{body}");
+        assert_eq!(body["standby"], json!(true));
+        let leader_info = standby.client().get("sys/leader").await;
+        assert_eq!(
+            leader_info.body["is_self"],
+            json!(false),
+            "{}",
+            leader_info.text
+        );
+        assert_eq!(leader_info.body["leader_address"], json!(leader.addr()));
+        assert_eq!(
+            leader_info.body["leader_cluster_address"],
+            json!(format!("https://127.0.0.1:{}", leader.cluster_port))
+        );
+    }
+    let (status, _) = health_status(leader).await.expect("health");
+    assert_eq!(status, 200);
+    let configuration = leader
+        .client()
+        .with_token(&root)
+        .get("sys/storage/raft/configuration")
+        .await;
+    let servers = configuration.body["data"]["config"]["servers"]
+        .as_array()
+        .expect("servers")
+        .clone();
+    assert_eq!(servers.len(), 3, "{}", configuration.text);
+    for server in &servers {
+        assert_eq!(server["protocol_version"], json!("3"));
+        assert_eq!(server["voter"], json!(true));
+        assert_eq!(
+            server["leader"],
+            json!(server["node_id"] == json!("node-1"))
+        );
+    }
+
+    // A mount created through a standby is forwarded to the active node.
+    let mounted = nodes[1]
+        .client()
+        .with_token(&root)
+        .put("sys/mounts/kv", json!({"type": "kv"}))
+        .await;
+    assert_eq!(mounted.status, 204, "{}", mounted.text);
+    for (n, writer) in nodes.iter().enumerate() {
+        let key = format!("kv/from-{n}");
+        let written = writer
+            .client()
+            .with_token(&root)
+            .put(&key, json!({"value": n}))
+            .await;
+        assert_eq!(
+            written.status, 204,
+            "write via {}: {}",
+            writer.name, written.text
+        );
+        for reader in &nodes {
+            let read = reader.client().with_token(&root).get(&key).await;
+            assert_eq!(
+                read.status, 200,
+                "read {key} via {}: {}",
+                reader.name, read.text
+            );
+            assert_eq!(read.body["data"]["value"], json!(n));
+        }
+    }
+
+    // X-Vault-No-Request-Forwarding: 307 to the active node's api_addr, same path and query.
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let response = no_redirects
+        .get(format!("{}/v1/kv/from-0?x=1", nodes[2].addr()))
+        .header("X-Vault-Token", &root)
+        .header("X-Vault-No-Request-Forwarding", "true")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status().as_u16(), 307);
+    assert_eq!(
+        response.headers()["location"].to_str().expect("location"),
+        format!("{}/v1/kv/from-0?x=1", leader.addr())
+    );
+}
+
+/// Goal: failover. Method: acknowledged writes through the active node, kill -9 it; a
+/// standby becomes active within 5 s, every acknowledged write is readable, writes work
+/// through the survivors; the killed node restarts, is unsealed and rejoins as a standby.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ha_leader_killed_fails_over_and_rejoins() {
+    let (mut nodes, keys, root) = three_node_cluster().await;
+    let mounted = nodes[0]
+        .client()
+        .with_token(&root)
+        .put("sys/mounts/kv", json!({"type": "kv"}))
+        .await;
+    assert_eq!(mounted.status, 204, "{}", mounted.text);
+    let mut acknowledged = Vec::new();
+    for n in 0..25 {
+        let key = format!("kv/before/{n}");
+        let written = nodes[(n % 3) as usize]
+            .client()
+            .with_token(&root)
+            .put(&key, json!({"n": n}))
+            .await;
+        assert_eq!(written.status, 204, "{}", written.text);
+        acknowledged.push((key, n));
+    }
+
+    nodes[0].kill();
+    let killed_at = Instant::now();
+    let new_leader = eventually("a new active node", Duration::from_secs(15), async || {
+        for (index, node) in nodes.iter().enumerate().skip(1) {
+            if let Some((200, _)) = health_status(node).await {
+                return Some(index);
+            }
+        }
+        None
+    })
+    .await;
+    let elected = killed_at.elapsed();
+    // The first write through the new active node marks "serving".
+    eventually(
+        "a write on the new active node",
+        Duration::from_secs(15),
+        async || {
+            let written = nodes[new_leader]
+                .client()
+                .with_token(&root)
+                .put("kv/after/first", json!({"n": 1}))
+                .await;
+            (written.status == 204).then_some(())
+        },
+    )
+    .await;
+    let serving = killed_at.elapsed();
+    eprintln!("failover: active after {elected:?}, serving writes after {serving:?}");
+    assert!(
+        serving < Duration::from_secs(5),
+        "failover took {serving:?}"
+    );
+
+    let survivors = [1usize, 2];
+    for &index in &survivors {
+        for (key, n) in &acknowledged {
+            let read = eventually(
+                "an acknowledged write",
+                Duration::from_secs(10),
+                async || {
+                    let read = nodes[index].client().with_token(&root).get(key).await;
+                    (read.status == 200).then_some(read)
+                },
+            )
+            .await;
+            assert_eq!(
+                read.body["data"]["n"],
+                json!(n),
+                "{key} via {}",
+                nodes[index].name
+            );
+        }
+        let standby_write = nodes[index]
+            .client()
+            .with_token(&root)
+            .put(&format!("kv/after/{index}"), json!({"n": index}))
+            .await;
+        assert_eq!(standby_write.status, 204, "{}", standby_write.text);
+    }
+
+    // The killed node restarts sealed, is unsealed with the cluster's keys, and rejoins as
+    // a standby that serves (forwarded) reads of writes made while it was down.
+    nodes[0].spawn();
+    let answer = nodes[0].client().unseal(&keys[0..2]).await;
+    assert_eq!(answer.body["sealed"], json!(false), "{}", answer.text);
+    let old_leader = &nodes[0];
+    eventually(
+        "the old leader back as standby",
+        Duration::from_secs(20),
+        async || match health_status(old_leader).await {
+            Some((429, _)) => Some(()),
+            _ => None,
+        },
+    )
+    .await;
+    eventually(
+        "read-after-write through the rejoined node",
+        Duration::from_secs(20),
+        async || {
+            let read = old_leader
+                .client()
+                .with_token(&root)
+                .get("kv/after/first")
+                .await;
+            (read.status == 200).then_some(())
+        },
+    )
+    .await;
+    let written = old_leader
+        .client()
+        .with_token(&root)
+        .put("kv/after/rejoined", json!({"n": 0}))
+        .await;
+    assert_eq!(written.status, 204, "{}", written.text);
+    assert_eq!(voters(&nodes[new_leader], &root).await.len(), 3);
+}
+
+/// Goal: a node that fetched the challenge but holds other keys cannot join, and the
+/// cluster port completes no handshake without a cluster certificate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ha_node_without_the_keys_cannot_join() {
+    let first = Node::new("node-1", None);
+    let (_keys, root) = first.client().init_and_unseal(1, 1).await;
+    let other = Node::new("other-1", None);
+    let (other_keys, _) = other.client().init_and_unseal(1, 1).await;
+
+    let intruder = Node::new("intruder", None);
+    let joined = intruder
+        .client()
+        .put(
+            "sys/storage/raft/join",
+            json!({"leader_api_addr": first.addr()}),
+        )
+        .await;
+    assert_eq!(joined.status, 200, "{}", joined.text);
+    assert_eq!(joined.body["joined"], json!(true));
+    let refused = intruder
+        .client()
+        .put("sys/unseal", json!({"key": other_keys[0]}))
+        .await;
+    assert_eq!(refused.status, 400, "{}", refused.text);
+    let seal_status = intruder.client().get("sys/seal-status").await;
+    assert_eq!(seal_status.body["sealed"], json!(true));
+    let configuration = first
+        .client()
+        .with_token(&root)
+        .get("sys/storage/raft/configuration")
+        .await;
+    assert_eq!(
+        configuration.body["data"]["config"]["servers"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+
+    // Garbage and certificate-less TLS on the cluster port are refused.
+    {
+        use std::io::{Read, Write};
+        let mut stream =
+            std::net::TcpStream::connect(("127.0.0.1", first.cluster_port)).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        let _ = stream
+            .write_all(b"POST /raft/vote HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc");
+        let mut buffer = Vec::new();
+        let _ = stream.read_to_end(&mut buffer);
+        assert!(!String::from_utf8_lossy(&buffer).contains("200 OK"));
+    }
+    let no_certificate = reqwest::Client::builder()
+        .tls_danger_accept_invalid_certs(true)
+        .build()
+        .expect("client");
+    let result = no_certificate
+        .post(format!(
+            "https://127.0.0.1:{}/raft/vote",
+            first.cluster_port
+        ))
+        .body(vec![0u8; 8])
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await;
+    assert!(
+        result.is_err(),
+        "a client without a cluster certificate got {result:?}"
+    );
+}
