@@ -52,6 +52,13 @@ pub trait Backend: Send + Sync + 'static {
             internal_data: None,
         })
     }
+    /// Background work of the mount (Vault's `PeriodicFunc`: key auto-rotation, tidying).
+    /// The core calls it on the active node while unsealed, about every
+    /// `limits::PERIODIC_INTERVAL_SECONDS`, one call at a time per mount, bounded by a
+    /// timeout; an error is logged and retried at the next tick.
+    async fn periodic(&self, _mount: MountContext) -> Result<(), Error> {
+        Ok(())
+    }
 }
 
 /// A lease as the expiration manager hands it back to the backend that issued it.

@@ -9,3 +9,7 @@ pub const REQUEST_BODY_DRAIN_BYTES_MAX: usize = 2 * REQUEST_BODY_BYTES_MAX;
 pub const REQUEST_PATH_BYTES_MAX: usize = 4096;
 /// Most path segments a pattern may capture; patterns are short by construction.
 pub const PATTERN_SEGMENTS_MAX: usize = 16;
+/// How often the core runs each mount's `Backend::periodic`.
+pub const PERIODIC_INTERVAL_SECONDS: u64 = 30;
+/// Longest one `Backend::periodic` call may take before it is abandoned for this tick.
+pub const PERIODIC_CALL_TIMEOUT_SECONDS: u64 = 20;
