@@ -106,6 +106,14 @@ async fn kv2_acknowledged_versions_survive_kill_9_during_concurrent_writes() {
             .collect();
         let run_for = Duration::from_millis(300 + next_random(&mut random) % 600);
         tokio::time::sleep(run_for).await;
+        // On a loaded machine the first acknowledgements can take longer than the random
+        // window: keep writing (bounded) until at least one arrived, then kill mid-burst.
+        let ack_deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        while acks.lock().expect("acks").len() == before
+            && tokio::time::Instant::now() < ack_deadline
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         server.kill();
         for task in tasks {
             tokio::time::timeout(Duration::from_secs(20), task)

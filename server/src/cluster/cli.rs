@@ -55,9 +55,19 @@ pub fn run(args: &[String]) -> i32 {
 fn join(args: &[String]) -> i32 {
     let set = http_flags("operator raft join")
         .section("Command Options")
-        .bool("retry", "Continuously retry joining the Raft cluster upon failures.")
-        .string("leader-ca-cert", "", "CA cert to use when verifying the Raft leader certificate.")
-        .bool("non-voter", "This flag is used to make the server not participate in the Raft quorum.");
+        .bool(
+            "retry",
+            "Continuously retry joining the Raft cluster upon failures.",
+        )
+        .string(
+            "leader-ca-cert",
+            "",
+            "CA cert to use when verifying the Raft leader certificate.",
+        )
+        .bool(
+            "non-voter",
+            "This flag is used to make the server not participate in the Raft quorum.",
+        );
     let (flags, ui) = match parse(&set, JOIN_HELP, args) {
         Parsed::Run(flags, ui) => (flags, ui),
         Parsed::Exit(code) => return code,
@@ -86,10 +96,15 @@ fn join(args: &[String]) -> i32 {
         "retry": flags.bool("retry"),
         "non_voter": flags.bool("non-voter"),
     });
-    let joined = match client.put("sys/storage/raft/join", &body).and_then(|r| r.json()) {
+    let joined = match client
+        .put("sys/storage/raft/join", &body)
+        .and_then(|r| r.json())
+    {
         Ok(joined) => joined,
         Err(error) => {
-            ui.error(&format!("Error joining the node to the Raft cluster: {error}"));
+            ui.error(&format!(
+                "Error joining the node to the Raft cluster: {error}"
+            ));
             return 2;
         }
     };
@@ -116,10 +131,15 @@ fn list_peers(args: &[String]) -> i32 {
     let Some(client) = crate::cli::client(&flags, &ui) else {
         return 2;
     };
-    let answer = match client.get("sys/storage/raft/configuration").and_then(|r| r.json()) {
+    let answer = match client
+        .get("sys/storage/raft/configuration")
+        .and_then(|r| r.json())
+    {
         Ok(answer) => answer,
         Err(error) => {
-            ui.error(&format!("Error reading the raft cluster configuration: {error}"));
+            ui.error(&format!(
+                "Error reading the raft cluster configuration: {error}"
+            ));
             return 2;
         }
     };
@@ -128,7 +148,9 @@ fn list_peers(args: &[String]) -> i32 {
     }
     let mut rows = vec!["Node | Address | State | Voter".to_string()];
     let empty = Vec::new();
-    let servers = answer["data"]["config"]["servers"].as_array().unwrap_or(&empty);
+    let servers = answer["data"]["config"]["servers"]
+        .as_array()
+        .unwrap_or(&empty);
     for server in servers {
         let state = match server["leader"] == Value::Bool(true) {
             true => "leader",
