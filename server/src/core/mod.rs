@@ -6,6 +6,7 @@
 
 mod lifecycle;
 mod mounts;
+mod periodic;
 mod policies;
 mod version;
 mod wrapping;
@@ -119,6 +120,9 @@ impl Core {
         });
         core.tokens
             .set_lifecycle_hook(Arc::new(CoreTokenHook(Arc::downgrade(&core))));
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(periodic::run(Arc::downgrade(&core)));
+        }
         core
     }
 
