@@ -16,6 +16,7 @@ import json
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding
+from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, encode_dss_signature
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
@@ -26,7 +27,7 @@ B64 = lambda b: base64.b64encode(b).decode()  # noqa: E731
 UNB64 = base64.b64decode
 PLAIN = b"the transit plaintext"
 SYMMETRIC = ["aes128-gcm96", "aes256-gcm96", "chacha20-poly1305"]
-SIGNING = ["ed25519", "ecdsa-p256", "ecdsa-p384", "rsa-2048"]
+SIGNING = ["ed25519", "ecdsa-p256", "ecdsa-p384", "ecdsa-p521", "rsa-2048"]
 
 
 @pytest.fixture(scope="module")
@@ -106,11 +107,13 @@ def test_hmac_and_export_agree(servers):
     for export_type in ["hmac-key"]:
         assert ok(tresor, "GET", f"export/{export_type}/hm") == ok(bao, "GET", f"export/{export_type}/hm")
     create(bao, "ex-ec", "ecdsa-p256")
+    create(bao, "ex-p521", "ecdsa-p521")
     create(bao, "ex-ed", "ed25519")
     create(bao, "ex-aes", "aes256-gcm96")
     create(bao, "ex-rsa", "rsa-2048")
     for name, types in [("ex-rsa", ["signing-key", "public-key", "encryption-key"]),
                         ("ex-ec", ["signing-key", "public-key", "hmac-key"]),
+                        ("ex-p521", ["signing-key", "public-key", "hmac-key"]),
                         ("ex-ed", ["signing-key", "public-key"]),
                         ("ex-aes", ["encryption-key", "hmac-key"])]:
         move(bao, tresor, name)
@@ -174,6 +177,44 @@ def test_signatures_verify_with_public_keys(servers):
             assert ok(tresor, "POST", f"decrypt/{name}", {"ciphertext": ct})["plaintext"] == B64(PLAIN)
 
 
+def test_p521_keys_move_both_ways_and_sign_prehashed(servers):
+    """A P-521 key made by Tresor restores into bao (and back), both read it alike, and
+    prehashed signatures from either verify on the other and under the exported key."""
+    bao, tresor = servers
+    create(tresor, "p521-both", "ecdsa-p521")
+    ok(tresor, "POST", "keys/p521-both/rotate")
+    move(tresor, bao, "p521-both")
+    assert ok(bao, "GET", "keys/p521-both")["keys"] == ok(tresor, "GET", "keys/p521-both")["keys"]
+    for export_type in ["signing-key", "public-key"]:
+        path = f"export/{export_type}/p521-both/1"
+        assert ok(bao, "GET", path) == ok(tresor, "GET", path), export_type
+    private = serialization.load_pem_private_key(
+        ok(tresor, "GET", "export/signing-key/p521-both/2")["keys"]["2"].encode(), password=None)
+    public = private.public_key()
+    assert isinstance(public.curve, ec.SECP521R1)
+    for hash_algorithm, marshaling in [("sha2-512", "asn1"), ("sha2-512", "jws"), ("sha2-256", "asn1")]:
+        prehashed = hashlib.new(hash_algorithm.replace("sha2-", "sha"), PLAIN).digest()
+        body = {"input": B64(prehashed), "prehashed": True, "hash_algorithm": hash_algorithm,
+                "marshaling_algorithm": marshaling}
+        for signer, verifier in [(bao, tresor), (tresor, bao)]:
+            sig = ok(signer, "POST", "sign/p521-both", body)["signature"]
+            assert sig.startswith("vault:v2:")
+            assert ok(verifier, "POST", "verify/p521-both", {**body, "signature": sig}) == {"valid": True}
+            raw = sig.split(":", 2)[2]
+            if marshaling == "jws":
+                raw = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
+                assert len(raw) == 132
+                r, s = int.from_bytes(raw[:66], "big"), int.from_bytes(raw[66:], "big")
+                raw = encode_dss_signature(r, s)
+            else:
+                raw = UNB64(raw)
+            chosen = hashes.SHA512() if hash_algorithm == "sha2-512" else hashes.SHA256()
+            public.verify(raw, prehashed, ec.ECDSA(Prehashed(chosen)))
+    move(bao, tresor, "p521-both")
+    sig = ok(bao, "POST", "sign/p521-both/sha3-512", {"input": B64(PLAIN), "key_version": 1})["signature"]
+    assert ok(tresor, "POST", "verify/p521-both/sha3-512", {"input": B64(PLAIN), "signature": sig}) == {"valid": True}
+
+
 def bad_input_steps(prefix):
     """(method, path, body) steps whose answers must match bao's; `prefix` names this run."""
     p = prefix
@@ -188,6 +229,20 @@ def bad_input_steps(prefix):
         ("POST", f"keys/{p}t", {"convergent_encryption": True}),
         ("POST", f"keys/{p}t", {"auto_rotate_period": "5m"}),
         ("POST", f"keys/{p}t", {"type": "ecdsa-p256", "derived": True}),
+        ("POST", f"keys/{p}t", {"type": "ecdsa-p521", "derived": True}),
+        ("POST", f"keys/{p}t", {"type": "ecdsa-p521", "key_size": 64}),
+        ("POST", f"keys/{p}t", {"auto_rotate_period": 1800}),
+        ("POST", f"keys/{p}a/config", {"auto_rotate_period": "30m"}),
+        ("POST", f"keys/{p}a/config", {"auto_rotate_period": 3599}),
+        ("POST", f"keys/{p}a/config", {"auto_rotate_period": "1.5h"}),
+        ("POST", f"keys/{p}a/config", {"auto_rotate_period": 0}),
+        ("POST", f"keys/{p}e5", {"type": "ecdsa-p521"}),
+        ("POST", f"sign/{p}e5", {"input": "", "marshaling_algorithm": "xml"}),
+        ("POST", f"sign/{p}e5", {"input": "", "hash_algorithm": "none"}),
+        ("POST", f"verify/{p}e5", {"input": "", "signature": "vault:v1:" + B64(bytes(10))}),
+        ("POST", f"verify/{p}e5", {"input": "", "signature": "vault:v1:" + B64(bytes(132)),
+                                   "marshaling_algorithm": "jws"}),
+        ("GET", f"export/signing-key/{p}e5", None),
         ("GET", f"keys/{p}missing", None),
         ("DELETE", f"keys/{p}a", None),
         ("DELETE", f"keys/{p}missing", None),

@@ -254,7 +254,7 @@ pub mod ecdsa {
 
                 pub fn generate() -> EcKey {
                     let signing = SigningKey::random(&mut OsRng);
-                    let point = signing.verifying_key().to_encoded_point(false);
+                    let point = VerifyingKey::from(&signing).to_encoded_point(false);
                     EcKey {
                         d: signing.to_bytes().to_vec(),
                         x: point.x().expect("uncompressed point").to_vec(),
@@ -302,8 +302,11 @@ pub mod ecdsa {
                     key.verify_prehash(&fit(digest, FIELD), &signature).is_ok()
                 }
 
+                /// PKIX `PUBLIC KEY` PEM with a final newline, as Go's `pem.EncodeToMemory`.
                 pub fn public_pem(x: &[u8], y: &[u8]) -> Result<String, String> {
-                    verifying_key(x, y)?
+                    let point = verifying_key(x, y)?.to_encoded_point(false);
+                    $krate::PublicKey::from_sec1_bytes(point.as_bytes())
+                        .map_err(|_| "ecdsa: invalid public key".to_string())?
                         .to_public_key_pem(LineEnding::LF)
                         .map_err(|error| format!("ecdsa: {error}"))
                 }
@@ -312,7 +315,7 @@ pub mod ecdsa {
                 /// (named-curve parameters and the public key included), trimmed as Vault does.
                 pub fn private_pem(d: &[u8], oid: &[u8]) -> Result<String, String> {
                     let signing = signing_key(d)?;
-                    let point = signing.verifying_key().to_encoded_point(false);
+                    let point = VerifyingKey::from(&signing).to_encoded_point(false);
                     Ok(sec1_pem(&pad(d, FIELD)?, oid, point.as_bytes()))
                 }
             }
@@ -321,23 +324,26 @@ pub mod ecdsa {
 
     curve!(p256_curve, p256);
     curve!(p384_curve, p384);
+    curve!(p521_curve, p521);
 
     pub fn generate(key_type: KeyType) -> Result<EcKey, String> {
         match key_type {
             KeyType::EcdsaP256 => Ok(p256_curve::generate()),
             KeyType::EcdsaP384 => Ok(p384_curve::generate()),
+            KeyType::EcdsaP521 => Ok(p521_curve::generate()),
             other => Err(unsupported(other)),
         }
     }
 
     pub fn unsupported(key_type: KeyType) -> String {
-        format!("key type {key_type} is not supported by this server yet")
+        format!("key type {key_type} is not an ECDSA type")
     }
 
     pub fn sign(key_type: KeyType, d: &[u8], digest: &[u8]) -> Result<(Vec<u8>, Vec<u8>), String> {
         match key_type {
             KeyType::EcdsaP256 => p256_curve::sign(d, digest),
             KeyType::EcdsaP384 => p384_curve::sign(d, digest),
+            KeyType::EcdsaP521 => p521_curve::sign(d, digest),
             other => Err(unsupported(other)),
         }
     }
@@ -353,6 +359,7 @@ pub mod ecdsa {
         match key_type {
             KeyType::EcdsaP256 => p256_curve::verify(x, y, digest, r, s),
             KeyType::EcdsaP384 => p384_curve::verify(x, y, digest, r, s),
+            KeyType::EcdsaP521 => p521_curve::verify(x, y, digest, r, s),
             _ => false,
         }
     }
@@ -361,6 +368,7 @@ pub mod ecdsa {
         match key_type {
             KeyType::EcdsaP256 => p256_curve::public_pem(x, y),
             KeyType::EcdsaP384 => p384_curve::public_pem(x, y),
+            KeyType::EcdsaP521 => p521_curve::public_pem(x, y),
             other => Err(unsupported(other)),
         }
     }
@@ -369,13 +377,15 @@ pub mod ecdsa {
         match key_type {
             KeyType::EcdsaP256 => p256_curve::private_pem(d, &P256_OID),
             KeyType::EcdsaP384 => p384_curve::private_pem(d, &P384_OID),
+            KeyType::EcdsaP521 => p521_curve::private_pem(d, &P521_OID),
             other => Err(unsupported(other)),
         }
     }
 
-    /// DER of the curves' object identifiers (prime256v1, secp384r1).
+    /// DER of the curves' object identifiers (prime256v1, secp384r1, secp521r1).
     const P256_OID: [u8; 10] = [0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
     const P384_OID: [u8; 7] = [0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22];
+    const P521_OID: [u8; 7] = [0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x23];
 
     fn tagged(tag: u8, body: &[u8]) -> Vec<u8> {
         let mut out = vec![tag];

@@ -11,6 +11,7 @@
 //! error message contains it, except the explicit `export` and `backup` answers that the
 //! key's `exportable` and `allow_plaintext_backup` flags permit.
 
+mod auto_rotate;
 mod crypto;
 mod error;
 mod gobase64;
@@ -44,9 +45,10 @@ mod testing;
 pub use error::TransitError;
 pub use key_type::KeyType;
 
+use auto_rotate::AutoRotate;
 use std::sync::Arc;
 use store::{Clock, Transit};
-use tresor_framework::{Backend, Error, PathTable, Reply, Request, StorageView};
+use tresor_framework::{Backend, Error, MountContext, PathTable, Reply, Request, StorageView};
 
 /// A transit mount. `storage` is rooted at the mount's own storage.
 pub fn backend(storage: StorageView) -> Arc<dyn Backend> {
@@ -55,8 +57,9 @@ pub fn backend(storage: StorageView) -> Arc<dyn Backend> {
 
 /// The transit engine behind one mount.
 pub struct TransitBackend {
-    transit: Arc<Transit>,
+    pub(crate) transit: Arc<Transit>,
     table: PathTable<Transit>,
+    pub(crate) auto_rotate: AutoRotate,
 }
 
 impl TransitBackend {
@@ -68,6 +71,7 @@ impl TransitBackend {
         TransitBackend {
             transit: Arc::new(Transit::new(storage, clock)),
             table: PathTable::new(paths()),
+            auto_rotate: AutoRotate::default(),
         }
     }
 }
@@ -114,5 +118,10 @@ impl Backend for TransitBackend {
 
     async fn exists(&self, request: Request) -> Result<Option<bool>, Error> {
         self.table.exists(self.transit.clone(), request).await
+    }
+
+    /// Vault's `PeriodicFunc` for transit: auto-rotation of due keys, a bounded slice per call.
+    async fn periodic(&self, _mount: MountContext) -> Result<(), Error> {
+        self.auto_rotate.run(&self.transit).await.map(|_pass| ())
     }
 }

@@ -204,4 +204,61 @@ mod tests {
                 .starts_with("-----BEGIN PUBLIC KEY-----")
         );
     }
+
+    #[tokio::test]
+    async fn p521_reads_and_exports_in_gos_pem_shapes() {
+        // Goal: an ecdsa-p521 key reads and exports as Vault shows it (PKIX `PUBLIC KEY` with
+        // Go's final newline in a read, trimmed in an export; SEC 1 `EC PRIVATE KEY` with the
+        // 66-byte scalar and named curve) and its signatures verify under the exported key.
+        // Method: decode both PEMs with the p521 crate, compare the halves, and verify a
+        // prehashed jws signature with the decoded public key directly.
+        use p521::ecdsa::signature::hazmat::PrehashVerifier;
+        use p521::pkcs8::DecodePublicKey;
+        use sha2::Digest;
+        let transit = Harness::new();
+        let body = json!({"type": "ecdsa-p521", "exportable": true});
+        transit.check(Update, "keys/p5", body, Outcome::Any).await;
+        let read = Harness::data(transit.call(Read, "keys/p5", json!({})).await);
+        assert_eq!(read["keys"]["1"]["name"], "P-521");
+        assert_eq!(read["supports_signing"], true);
+        let public_pem = read["keys"]["1"]["public_key"].as_str().expect("pem");
+        assert!(
+            public_pem
+                .starts_with("-----BEGIN PUBLIC KEY-----\nMIGbMBAGByqGSM49AgEGBSuBBAAjA4GGAAQ")
+        );
+        assert!(public_pem.ends_with("\n-----END PUBLIC KEY-----\n"));
+        let public = p521::PublicKey::from_public_key_pem(public_pem).expect("PKIX");
+        let exported = transit
+            .call(Read, "export/public-key/p5/1", json!({}))
+            .await;
+        assert_eq!(Harness::data(exported)["keys"]["1"], public_pem.trim_end());
+        let exported = transit
+            .call(Read, "export/signing-key/p5/latest", json!({}))
+            .await;
+        let private_pem = Harness::data(exported)["keys"]["1"]
+            .as_str()
+            .expect("pem")
+            .to_string();
+        assert!(private_pem.starts_with("-----BEGIN EC PRIVATE KEY-----\nMIHcAgEBBEI"));
+        assert!(private_pem.ends_with("\n-----END EC PRIVATE KEY-----"));
+        let secret = p521::SecretKey::from_sec1_pem(&private_pem).expect("SEC 1");
+        assert_eq!(secret.public_key(), public);
+        let digest = sha2::Sha512::digest(b"hello");
+        let body = json!({
+            "input": crate::gobase64::encode(&digest),
+            "prehashed": true,
+            "hash_algorithm": "sha2-512",
+            "marshaling_algorithm": "jws",
+        });
+        let signature = transit.field(Update, "sign/p5", body, "signature").await;
+        let raw =
+            crate::gobase64::decode_url_raw(signature.strip_prefix("vault:v1:").expect("prefix"))
+                .expect("base64url");
+        assert_eq!(raw.len(), 2 * 66);
+        let signature = p521::ecdsa::Signature::from_slice(&raw).expect("r || s");
+        let verifying = p521::ecdsa::VerifyingKey::from_affine(*public.as_affine()).expect("point");
+        verifying
+            .verify_prehash(&digest, &signature)
+            .expect("the exported key verifies Tresor's signature");
+    }
 }

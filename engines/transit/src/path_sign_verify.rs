@@ -394,7 +394,13 @@ mod tests {
         // Goal: sign then verify for each signing type, hash and marshaling; a changed input
         // is `valid: false`, not an error.
         let transit = Harness::new();
-        for key_type in ["ed25519", "ecdsa-p256", "ecdsa-p384", "rsa-2048"] {
+        for key_type in [
+            "ed25519",
+            "ecdsa-p256",
+            "ecdsa-p384",
+            "ecdsa-p521",
+            "rsa-2048",
+        ] {
             transit
                 .check(
                     Update,
@@ -403,8 +409,12 @@ mod tests {
                     Outcome::Any,
                 )
                 .await;
-            for (hash, marshaling) in [("sha2-256", "asn1"), ("sha2-512", "jws"), ("sha1", "asn1")]
-            {
+            for (hash, marshaling) in [
+                ("sha2-256", "asn1"),
+                ("sha2-512", "jws"),
+                ("sha1", "asn1"),
+                ("sha3-384", "jws"),
+            ] {
                 let body = json!({"input": "aGVsbG8=", "hash_algorithm": hash, "marshaling_algorithm": marshaling});
                 let signature = transit
                     .field(

@@ -3,6 +3,7 @@
 //! (status, data as JSON text, warnings) with an expected row.
 
 use crate::TransitBackend;
+use crate::store::Clock;
 use serde_json::Value;
 use std::sync::Arc;
 use tresor_framework::{
@@ -51,14 +52,19 @@ pub struct Harness {
 }
 
 impl Harness {
+    /// A backend whose clock always reads `NOW_TEXT`.
     pub fn new() -> Harness {
-        let storage = StorageView::new(Arc::new(MemoryStorage::new()), "logical/mount-uuid/");
-        let clock = Arc::new(|| {
+        Harness::with_clock(Arc::new(|| {
             time::OffsetDateTime::from_unix_timestamp_nanos(
                 i128::from(NOW_SECONDS) * 1_000_000_000 + 945_319_214,
             )
             .expect("in range")
-        });
+        }))
+    }
+
+    /// A backend over fresh memory storage reading time from `clock`.
+    pub fn with_clock(clock: Clock) -> Harness {
+        let storage = StorageView::new(Arc::new(MemoryStorage::new()), "logical/mount-uuid/");
         Harness {
             backend: Arc::new(TransitBackend::with_clock(storage, clock)),
         }

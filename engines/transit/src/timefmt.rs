@@ -23,6 +23,17 @@ pub fn rfc3339_nanos(instant: OffsetDateTime) -> String {
     text
 }
 
+/// Go's `time.Time` JSON (RFC 3339, any offset); `None` for text that is not one or for Go's
+/// zero time (`0001-01-01T00:00:00Z`, which keys restored from old Vault backups carry).
+pub fn parse_rfc3339(text: &str) -> Option<OffsetDateTime> {
+    let instant =
+        OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()?;
+    match instant.year() {
+        1 => None,
+        _ => Some(instant),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -37,5 +48,23 @@ mod tests {
             super::rfc3339_nanos(time::OffsetDateTime::UNIX_EPOCH),
             "1970-01-01T00:00:00Z"
         );
+    }
+
+    #[test]
+    fn parses_go_times() {
+        let rows = [
+            ("2024-03-22T02:24:06.9453192Z", Some(1_711_074_246)),
+            ("2024-03-22T03:24:06.945319214+01:00", Some(1_711_074_246)),
+            ("0001-01-01T00:00:00Z", None),
+            ("", None),
+            ("yesterday", None),
+        ];
+        for (text, seconds) in rows {
+            assert_eq!(
+                super::parse_rfc3339(text).map(|instant| instant.unix_timestamp()),
+                seconds,
+                "{text}"
+            );
+        }
     }
 }
