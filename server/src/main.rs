@@ -24,6 +24,9 @@ fn main() -> ExitCode {
         Some("server") => server::run(&args[1..]),
         // HA hook (issue #5): `operator raft join|list-peers` live in `cluster/cli.rs`.
         Some("operator") if cluster::cli::handles(&args[1..]) => cluster::cli::run(&args[1..]),
+        Some("operator") if cli::raft_snapshot::handles(&args[1..]) => {
+            cli::raft_snapshot::run(&args[2..])
+        }
         _ => cli::run(&args),
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))

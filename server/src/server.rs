@@ -248,6 +248,7 @@ async fn start_cluster(
         Err(error) => tracing::error!(%error, "cluster listener not started; HA is unavailable"),
     }
     tasks.spawn(crate::cluster::ha::run(core.clone()));
+    tasks.spawn(crate::cluster::snapshot::watch(core.clone()));
     tasks.spawn(crate::cluster::join::retry_join_loop(core.clone()));
     tasks
 }

@@ -14,16 +14,18 @@ mod membership;
 mod memory;
 mod network;
 mod raft;
+mod restore;
 mod state_machine;
 #[cfg(test)]
 mod suite_tests;
 mod types;
 
 pub use error::StorageError;
-pub use membership::{ClusterMember, ClusterMembership};
+pub use membership::{ClusterMember, ClusterMembership, ReplicationView};
 pub use memory::MemoryStorage;
 pub use network::{ClusterTransport, RaftRpc, TransportError};
 pub use raft::{DurabilityStats, RaftConfig, RaftStatus, RaftStorage};
+pub use restore::StateSnapshot;
 
 use async_trait::async_trait;
 

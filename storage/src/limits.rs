@@ -73,3 +73,11 @@ pub const RAFT_RPC_BODY_BYTES_MAX: usize = RAFT_PAYLOAD_ENTRIES_MAX as usize * L
 pub const RAFT_LEARNER_PROMOTION_LAG_ENTRIES: u64 = 50;
 
 const _: () = assert!(RAFT_RPC_BODY_BYTES_MAX > RAFT_SNAPSHOT_CHUNK_BYTES as usize);
+
+/// The bytes of one staged chunk of a restored snapshot (one raft entry each, see
+/// `restore.rs`); well under [`ENTRY_BYTES_MAX`] so a chunk entry is never refused.
+pub const RESTORE_CHUNK_BYTES: usize = 512 * 1024;
+/// How long taking a snapshot for `export` waits for raft to build it.
+pub const SNAPSHOT_BUILD_WAIT_MS: u64 = 30_000;
+
+const _: () = assert!(RESTORE_CHUNK_BYTES + 4096 < ENTRY_BYTES_MAX);

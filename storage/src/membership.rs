@@ -200,6 +200,72 @@ impl RaftStorage {
     }
 }
 
+/// One server's replication as the leader sees it (`sys/storage/raft/autopilot/state`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReplicationView {
+    /// The leader's current term and last log index.
+    pub term: u64,
+    pub last_log_index: u64,
+    /// Highest log index known to be on each follower (the leader's own is its last index);
+    /// empty on a follower.
+    pub matched_index: std::collections::BTreeMap<u64, u64>,
+}
+
+impl RaftStorage {
+    /// Leader only: the term, last log index and what each follower has matched.
+    pub fn replication_view(&self) -> ReplicationView {
+        let metrics = self.raft.metrics();
+        let metrics = metrics.borrow();
+        let last_log_index = metrics.last_log_index.unwrap_or(0);
+        let mut matched_index = std::collections::BTreeMap::new();
+        if metrics.state == ServerState::Leader
+            && let Some(replication) = &metrics.replication
+        {
+            for (id, matched) in replication.iter() {
+                matched_index.insert(*id, matched.map_or(0, |log_id| log_id.index));
+            }
+            matched_index.insert(self.node_id, last_log_index);
+        }
+        ReplicationView {
+            term: metrics.current_term,
+            last_log_index,
+            matched_index,
+        }
+    }
+
+    /// Allows or forbids this node to start an election when its leader goes quiet
+    /// (step-down keeps the old leader out of the next election, HA-09). It still votes.
+    pub fn set_election_enabled(&self, enabled: bool) {
+        self.raft.runtime_config().elect(enabled);
+    }
+
+    /// Starts an election now (a leadership transfer's last step, run on the chosen
+    /// follower). A leader or a non-voter ignores it.
+    pub async fn trigger_election(&self) -> Result<(), StorageError> {
+        self.raft
+            .trigger()
+            .elect()
+            .await
+            .map_err(|e| StorageError::Unavailable(format!("raft: {e}")))
+    }
+
+    /// Leader only: the voters other than this node, the ones with the most of the log
+    /// first (whom to hand leadership to); empty when there is no other voter.
+    pub fn transfer_targets(&self) -> Vec<ClusterMember> {
+        let view = self.replication_view();
+        let mut targets: Vec<ClusterMember> = self
+            .membership()
+            .members
+            .into_iter()
+            .filter(|member| member.voter && member.node_id != self.node_id)
+            .collect();
+        targets.sort_by_key(|member| {
+            std::cmp::Reverse(view.matched_index.get(&member.node_id).copied())
+        });
+        targets
+    }
+}
+
 fn membership_result(
     result: Result<(), RaftError<NodeId, ClientWriteError<NodeId, TresorNode>>>,
 ) -> Result<(), StorageError> {

@@ -63,7 +63,7 @@ pub struct DurabilityStats {
 /// fdatasync'd and the entry was committed and applied to the local state machine.
 pub struct RaftStorage {
     pub(crate) raft: Raft<TypeConfig>,
-    sm: StateMachineStore,
+    pub(crate) sm: StateMachineStore,
     log_owner: LogOwner,
     log_stats: Arc<LogStats>,
     acknowledged_writes: Arc<AtomicU64>,

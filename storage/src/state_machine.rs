@@ -41,10 +41,10 @@ const META_MEMBERSHIP: &[u8] = b"membership";
 
 /// The whole state at one log id.
 #[derive(serde::Serialize, serde::Deserialize)]
-struct SnapshotBody {
-    last_applied: Option<LogId>,
-    membership: StoredMembership,
-    pairs: Vec<(String, Vec<u8>)>,
+pub(crate) struct SnapshotBody {
+    pub(crate) last_applied: Option<LogId>,
+    pub(crate) membership: StoredMembership,
+    pub(crate) pairs: Vec<(String, Vec<u8>)>,
 }
 
 struct SmInner {
@@ -54,6 +54,8 @@ struct SmInner {
     dir: PathBuf,
     /// The meta of the snapshot file on disk; held while the file is replaced.
     current_snapshot: Mutex<Option<SnapshotMeta>>,
+    /// Outcomes of restore commits applied since open (see `restore.rs`).
+    restores: Mutex<crate::restore::RestoreLedger>,
 }
 
 /// The state machine. Clones share one sled database; `RaftStorage` keeps one for reads.
@@ -130,6 +132,7 @@ impl StateMachineStore {
                 meta,
                 dir: dir.to_path_buf(),
                 current_snapshot: Mutex::new(None),
+                restores: Mutex::new(Default::default()),
             }),
         };
         let _ = std::fs::remove_file(dir.join(format!("{SNAPSHOT_FILE}.tmp")));
@@ -179,7 +182,107 @@ impl StateMachineStore {
         Ok((applied, membership))
     }
 
+    /// Applies entries in order. A restore commit (see `restore.rs`) replaces the data in a
+    /// transaction of its own, so the entries before it are applied first.
     fn apply_entries(&self, entries: &[Entry]) -> Result<(), StorageError> {
+        let mut start = 0;
+        for (position, entry) in entries.iter().enumerate() {
+            let Some(commit) = crate::restore::restore_commit(entry) else {
+                continue;
+            };
+            self.apply_writes(&entries[start..position])?;
+            self.apply_restore_commit(entry, &commit)?;
+            start = position + 1;
+        }
+        self.apply_writes(&entries[start..])
+    }
+
+    /// Replaces the whole `data` tree with the staged snapshot of a restore, and advances
+    /// `applied`, in one sled transaction. Deterministic: every node has the same staged
+    /// chunks (they are ordinary replicated keys), so every node reaches the same outcome. A
+    /// missing chunk or a snapshot that fails its checksum leaves the data as it was (only
+    /// the chunks are removed) and records the restore as failed.
+    fn apply_restore_commit(
+        &self,
+        entry: &Entry,
+        commit: &crate::restore::RestoreCommit,
+    ) -> Result<(), StorageError> {
+        let inner = &self.inner;
+        let mut staged = Vec::new();
+        let mut complete = true;
+        for chunk in 0..commit.chunks {
+            let key = crate::restore::chunk_key(&commit.id, chunk);
+            match inner.data.get(key.as_bytes()).map_err(sled_error)? {
+                Some(value) => staged.extend_from_slice(&value),
+                None => {
+                    complete = false;
+                    break;
+                }
+            }
+        }
+        let body = match complete {
+            true => decode_snapshot_data(&staged).ok(),
+            false => None,
+        };
+        let removed: Vec<sled::IVec> = match &body {
+            Some(_) => inner
+                .data
+                .iter()
+                .keys()
+                .collect::<Result<_, _>>()
+                .map_err(sled_error)?,
+            None => inner
+                .data
+                .scan_prefix(crate::restore::restore_prefix(&commit.id).as_bytes())
+                .keys()
+                .collect::<Result<_, _>>()
+                .map_err(sled_error)?,
+        };
+        let applied = encode(&Some(entry.log_id))?;
+        (&inner.data, &inner.meta)
+            .transaction(|(data, meta)| {
+                for key in &removed {
+                    data.remove(key.clone())?;
+                }
+                if let Some(body) = &body {
+                    for (key, value) in &body.pairs {
+                        if crate::restore::is_control_key(key) {
+                            continue;
+                        }
+                        data.insert(key.as_bytes(), value.as_slice())?;
+                    }
+                }
+                meta.insert(META_APPLIED, applied.as_slice())?;
+                Ok(())
+            })
+            .map_err(|e: sled::transaction::TransactionError<()>| match e {
+                sled::transaction::TransactionError::Storage(e) => sled_error(e),
+                sled::transaction::TransactionError::Abort(()) => {
+                    StorageError::Other("restore transaction aborted".into())
+                }
+            })?;
+        let restored = body.is_some();
+        match restored {
+            true => tracing::info!(
+                index = entry.log_id.index,
+                "state machine replaced by a restored snapshot"
+            ),
+            false => tracing::warn!(
+                index = entry.log_id.index,
+                "restore commit without a complete snapshot; data unchanged"
+            ),
+        }
+        lock(&inner.restores).record(&commit.id, restored);
+        Ok(())
+    }
+
+    /// The restores applied since open: `(count, whether restore `id` succeeded)`.
+    pub(crate) fn restore_outcome(&self, id: &str) -> (u64, Option<bool>) {
+        let ledger = lock(&self.inner.restores);
+        (ledger.applied, ledger.outcome(id))
+    }
+
+    fn apply_writes(&self, entries: &[Entry]) -> Result<(), StorageError> {
         let Some(last) = entries.last() else {
             return Ok(());
         };
@@ -292,7 +395,9 @@ impl StateMachineStore {
         Ok(())
     }
 
-    fn read_snapshot_file(&self) -> Result<Option<(SnapshotMeta, Vec<u8>)>, StorageError> {
+    pub(crate) fn read_snapshot_file(
+        &self,
+    ) -> Result<Option<(SnapshotMeta, Vec<u8>)>, StorageError> {
         let bytes = match std::fs::read(self.inner.dir.join(SNAPSHOT_FILE)) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -327,7 +432,7 @@ fn encode_snapshot_data(body: &SnapshotBody) -> Result<Vec<u8>, StorageError> {
     Ok(out)
 }
 
-fn decode_snapshot_data(bytes: &[u8]) -> Result<SnapshotBody, StorageError> {
+pub(crate) fn decode_snapshot_data(bytes: &[u8]) -> Result<SnapshotBody, StorageError> {
     let corrupt = || StorageError::Corrupt("snapshot data failed its checksum".into());
     if bytes.len() < SNAPSHOT_DATA_MAGIC.len() + 4 || !bytes.starts_with(SNAPSHOT_DATA_MAGIC) {
         return Err(corrupt());

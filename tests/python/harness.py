@@ -455,10 +455,6 @@ def log_leaks(srv: Server, secrets) -> list:
 # Steps where Tresor is known to differ from bao today, each with its reason (FIXME(#4)).
 # They still run on both servers; a difference there is reported but does not fail.
 KNOWN_GAPS = {
-    "numbers verbatim (REQ-06)": "FIXME(#4): KV v1 re-serialises exponents (1e3 -> 1e+3); values are equal",
-    "lookup role token": "FIXME(#4): lookup of a role token with token_period shows `period`; bao omits it",
-    "HCL: object items without separators": "FIXME(#4): HCL 2 parser needs separators between object items",
-    "list auth/token leases (status, has keys)": "FIXME(#4): tokens are not listed under sys/leases/lookup/auth/token/",
 }
 
 

@@ -183,6 +183,10 @@ def roles_flow(srv, remember):
     t.call("role delete", tk.delete_role, "r2")
     t.call("role read deleted", tk.read_role, "r2")
     t.call("role bad token_type", c.adapter.post, "/v1/auth/token/roles/r3", json={"token_type": "weird"})
+    # A field that does not convert: Vault's text names the field (the existence check
+    # validates, so there is no `Field validation failed: ` prefix here).
+    t.call("role negative token_period", c.adapter.post, "/v1/auth/token/roles/r4", json={"token_period": "-1h"})
+    t.call("role unparsable token_period", c.adapter.post, "/v1/auth/token/roles/r4", json={"token_period": "abc"})
     return t
 
 
@@ -196,6 +200,10 @@ def check_roles(d):
     # bao 2.7.2 reports no `period` on a token made through a role with token_period.
     assert (look["path"], look["role"], look["orphan"], look.get("period")) == ("auth/token/create/r1/sfx", "r1", True, None)
     assert d["role read deleted"][:2] == ("raised", "InvalidPath")
+    assert d["role negative token_period"] == ("raised", "InvalidRequest", [
+        "error converting input for field \"token_period\": cannot provide negative value '-3600'"])
+    assert d["role unparsable token_period"] == ("raised", "InvalidRequest", [
+        "error converting input for field \"token_period\": time: invalid duration \"abc\""])
 
 
 def test_token_roles_crud_and_create_via_role_match_bao(kind, pair, dsrv):

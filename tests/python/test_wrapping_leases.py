@@ -100,12 +100,15 @@ def leases_flow(srv, remember):
     t.call("revoke_force", c.sys.revoke_force, "nothing/")
     t.http("renew without lease_id", api(srv, "PUT", "sys/leases/renew", json_body={}))
     t.http("lookup without lease_id", api(srv, "PUT", "sys/leases/lookup", json_body={}))
+    for label, increment in (("negative", "-1h"), ("negative seconds", -3600), ("unparsable", "abc")):
+        t.http(f"renew {label} increment (field validation)", api(
+            srv, "PUT", "sys/leases/renew", json_body={"lease_id": "a/b/c", "increment": increment}))
     t.http("revoke sync=false", api(srv, "PUT", "sys/leases/revoke",
                                     json_body={"lease_id": "secret/data/x/abcdefghijklmnopqrstuvwx", "sync": False}))
     t.http("tidy", api(srv, "POST", "sys/leases/tidy"))
     # Legacy `sys/renew/<id>` is not compared: Vault 1.14 serves it (Tresor does), bao 2.7.2
     # removed it (404 unsupported path).
-    # A token's own lease is not a sys/leases lease (auth leases live under auth/token/).
+    # A token's lease id is `auth/token/create/h<salted hash>`, not its accessor.
     tok = api(srv, "POST", "auth/token/create", json_body={"policies": ["default"], "ttl": "1h"}).json()["auth"]
     remember(tok["client_token"])
     t.http("renew token lease through sys/leases", api(srv, "PUT", "sys/leases/renew",
@@ -113,6 +116,7 @@ def leases_flow(srv, remember):
     listing = api(srv, "LIST", "sys/leases/lookup/auth/token/create/")
     t.add("list auth/token leases (status, has keys)",
           (listing.status_code, bool(listing.content and listing.json().get("data", {}).get("keys"))))
+    token_leases_steps(t, srv, c, remember)
     # KV returns lease_duration but registers no lease.
     kv = api(srv, "GET", "secret/data/wrapme").json()
     t.add("kv lease_id empty", (kv["lease_id"], kv["renewable"]))
@@ -123,6 +127,47 @@ def leases_flow(srv, remember):
     return t
 
 
+def token_lease_keys(c):
+    """The keys of `LIST sys/leases/lookup/auth/token/create/` (hvac), empty when none."""
+    import hvac.exceptions
+    try:
+        return set(c.sys.list_leases("auth/token/create/")["data"]["keys"])
+    except hvac.exceptions.InvalidPath:
+        return set()
+
+
+def token_leases_steps(t, srv, c, remember):
+    """A token with a TTL is a lease `auth/token/create/h<salted hash>`: listed, looked up,
+    not renewable through sys/leases, and revoking it revokes the token and its children."""
+    api(srv, "PUT", "sys/policies/acl/lease-tok", json_body={"policy": 'path "auth/token/create" { capabilities = ["update"] }'})
+    before = token_lease_keys(c)
+    made = api(srv, "POST", "auth/token/create", json_body={"policies": ["default", "lease-tok"], "ttl": "1h"}).json()["auth"]
+    remember(made["client_token"])
+    child = api(srv, "POST", "auth/token/create", token=made["client_token"],
+                json_body={"policies": ["default"], "ttl": "30m"}).json()["auth"]
+    remember(child["client_token"])
+    new = sorted(token_lease_keys(c) - before)
+    t.add("token lease: one new key per token, h + hash", [(k[0], len(k)) for k in new])
+    # The parent is the one created first: its lease has the longer TTL.
+    ids = ["auth/token/create/" + k for k in new]
+    looked = {i: c.sys.read_lease(i)["data"] for i in ids}
+    lease_id = max(ids, key=lambda i: looked[i]["ttl"])
+    data = looked[lease_id]
+    t.add("token lease lookup (hvac read_lease)",
+          (sorted(data), data["id"] == lease_id, data.get("path"), data["renewable"], 3500 < data["ttl"] <= 3600,
+           data["expire_time"] is not None, data["last_renewal"]))
+    t.http("token lease renew through sys/leases",
+           api(srv, "PUT", "sys/leases/renew", json_body={"lease_id": lease_id}))
+    t.http("token lease revoke", api(srv, "PUT", "sys/leases/revoke", json_body={"lease_id": lease_id}))
+    t.add("token lease revoke: token gone",
+          api(srv, "GET", "auth/token/lookup-self", token=made["client_token"]).status_code)
+    t.add("token lease revoke: child gone",
+          api(srv, "GET", "auth/token/lookup-self", token=child["client_token"]).status_code)
+    t.http("token lease lookup after revoke",
+           api(srv, "PUT", "sys/leases/lookup", json_body={"lease_id": lease_id}))
+    t.add("token lease revoke: both leases gone", sorted(token_lease_keys(c) & set(new)))
+
+
 def check_leases(d):
     assert d["read_lease unknown"] == ("raised", "InvalidRequest", ["invalid lease"])
     assert d["renew_lease unknown"][:2] == ("raised", "InvalidRequest")
@@ -130,16 +175,34 @@ def check_leases(d):
     assert d["renew without lease_id"] == (400, {"errors": ["lease_id must be specified"]})
     assert d["revoke sync=false"][0] == 202
     assert d["tidy"][0] == 202
+    negative = "error converting input for field \"increment\": cannot provide negative value '-3600'"
+    assert d["renew negative increment (field validation)"] == (400, {"errors": [f"Field validation failed: {negative}"]})
+    assert d["renew negative seconds increment (field validation)"] == d["renew negative increment (field validation)"]
+    assert d["renew unparsable increment (field validation)"] == (400, {"errors": [
+        "Field validation failed: error converting input for field \"increment\": time: invalid duration \"abc\""]})
     assert d["kv lease_id empty"] == ("", False)
     assert d["default token list leases"][0] == 403
+    assert d["list auth/token leases (status, has keys)"] == (200, True)
+    assert d["token lease: one new key per token, h + hash"] == [("h", 65), ("h", 65)]
+    assert d["token lease lookup (hvac read_lease)"] == (
+        ["expire_time", "id", "issue_time", "last_renewal", "path", "renewable", "ttl"], True, "auth/token/create",
+        True, True, True, None)
+    assert d["token lease renew through sys/leases"] == (
+        400, {"errors": ["tokens cannot be renewed through this endpoint"]})
+    assert d["token lease revoke"][0] == 204
+    assert d["token lease revoke: token gone"] == 403
+    assert d["token lease revoke: child gone"] == 403
+    assert d["token lease lookup after revoke"] == (400, {"errors": ["invalid lease"]})
+    assert d["token lease revoke: both leases gone"] == []
 
 
 def test_sys_leases_error_paths_and_unknown_leases_match_bao(kind, pair, dsrv):
     """Goal: LSE-01..06 error paths — lookup/renew of unknown leases, idempotent revoke, empty
-    list, prefix/force revoke, missing lease_id, async revoke 202, tidy 202, token leases not
-    renewable here, KV registers no lease, sudo on listing. FIXME(#4): nothing on Tresor (or in
-    this suite's engines) issues a secret lease yet, so lookup/renew/revoke of a live lease is
-    not exercised. Method: hvac + raw HTTP on both servers, compared."""
+    list, prefix/force revoke, missing lease_id, async revoke 202, tidy 202, field validation
+    texts, token leases (listed, looked up, not renewable here, revoking one revokes the token
+    and its child), KV registers no lease, sudo on listing. FIXME(#4): nothing on Tresor (or in
+    this suite's engines) issues a secret lease yet, so lookup/renew/revoke of a live secret
+    lease is not exercised. Method: hvac + raw HTTP on both servers, compared."""
     compare_with_bao(pair, kind, "leases", lambda s: leases_flow(s, lambda *v: pair.remember(kind, *v)),
                      check_leases)
 

@@ -3,6 +3,8 @@
 //! Every wait is bounded by a deadline; a server is stopped only through the PID of the
 //! child this harness started (never by name).
 
+pub mod cluster;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

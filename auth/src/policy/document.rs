@@ -184,33 +184,130 @@ fn parse_hcl(text: &str) -> Result<Vec<Item>, PolicyError> {
     }
 }
 
-/// Puts a newline after every `{` and before every `}` outside string literals.
+/// Puts a newline after every `{` and before every `}`, and between two items of an object
+/// value that share a line with no comma (`{ "a" = ["1"] "b" = [] }`, which HCL 1 accepts
+/// and HCL 2 does not). Only outside string literals and comments; block labels
+/// (`path "a" "b" {`) are never split, since only object values (a `{` after `=` or `:`, or
+/// inside an object value or a list) get separators.
 fn spread_braces(text: &str) -> String {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Open {
+        Block,
+        Object,
+        List,
+    }
     let mut spread = String::with_capacity(text.len() + 16);
-    let mut in_string = false;
-    let mut escaped = false;
-    for character in text.chars() {
-        if in_string {
-            spread.push(character);
-            match (escaped, character) {
-                (true, _) => escaped = false,
-                (false, '\\') => escaped = true,
-                (false, '"') => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
+    let mut open: Vec<Open> = Vec::new();
+    // The last character outside strings, comments and whitespace on the current line.
+    let mut last: Option<char> = None;
+    let mut chars = text.chars().peekable();
+    while let Some(character) = chars.next() {
         match character {
             '"' => {
-                in_string = true;
-                spread.push(character);
+                let in_object = open.last() == Some(&Open::Object);
+                if in_object && last.is_some_and(ends_value) {
+                    spread.push('\n');
+                }
+                spread.push('"');
+                let mut escaped = false;
+                for inner in chars.by_ref() {
+                    spread.push(inner);
+                    match (escaped, inner) {
+                        (true, _) => escaped = false,
+                        (false, '\\') => escaped = true,
+                        (false, '"') => break,
+                        _ => {}
+                    }
+                }
+                last = Some('"');
             }
-            '{' => spread.push_str("{\n"),
-            '}' => spread.push_str("\n}"),
-            other => spread.push(other),
+            '#' => {
+                copy_line(&mut spread, character, &mut chars);
+                last = None;
+            }
+            '/' if chars.peek() == Some(&'/') => {
+                copy_line(&mut spread, character, &mut chars);
+                last = None;
+            }
+            '/' if chars.peek() == Some(&'*') => {
+                spread.push(character);
+                let mut previous = ' ';
+                for inner in chars.by_ref() {
+                    spread.push(inner);
+                    if previous == '*' && inner == '/' {
+                        break;
+                    }
+                    previous = inner;
+                }
+            }
+            '{' => {
+                let value = matches!(last, Some('=' | ':' | ',' | '['))
+                    || (last == Some('{') && open.last() == Some(&Open::Object))
+                    || open.last() == Some(&Open::List);
+                open.push(match value {
+                    true => Open::Object,
+                    false => Open::Block,
+                });
+                spread.push_str("{\n");
+                last = None;
+            }
+            '}' => {
+                open.pop();
+                spread.push_str("\n}");
+                last = Some('}');
+            }
+            '[' => {
+                if open.last() == Some(&Open::Object) && last.is_some_and(ends_value) {
+                    spread.push('\n');
+                }
+                open.push(Open::List);
+                spread.push('[');
+                last = Some('[');
+            }
+            ']' => {
+                open.pop();
+                spread.push(']');
+                last = Some(']');
+            }
+            '\n' => {
+                spread.push('\n');
+                last = None;
+            }
+            other if other.is_whitespace() => spread.push(other),
+            other => {
+                // An unquoted key (`a = 1 b = 2`) after a value.
+                if (other.is_alphabetic() || other == '_')
+                    && open.last() == Some(&Open::Object)
+                    && last.is_some_and(|previous| matches!(previous, '"' | ']' | '}'))
+                {
+                    spread.push('\n');
+                }
+                spread.push(other);
+                last = Some(other);
+            }
         }
     }
     spread
+}
+
+/// Whether the character can end an object item's value.
+fn ends_value(character: char) -> bool {
+    matches!(character, '"' | ']' | '}') || character.is_alphanumeric()
+}
+
+fn copy_line(
+    spread: &mut String,
+    first: char,
+    chars: &mut std::iter::Peekable<std::str::Chars<'_>>,
+) {
+    spread.push(first);
+    while let Some(&next) = chars.peek() {
+        if next == '\n' {
+            break;
+        }
+        spread.push(next);
+        chars.next();
+    }
 }
 
 fn parse_hcl_exact(text: &str) -> Result<Vec<Item>, PolicyError> {
@@ -521,5 +618,29 @@ mod tests {
             "]".repeat(POLICY_NESTING_DEPTH_MAX)
         );
         assert!(parse_document(&ok).is_ok());
+    }
+
+    #[test]
+    fn document_object_items_without_separators_parse_as_in_hcl1() {
+        // Goal: HCL 1 accepts `{ "a" = ["1"] "b" = [] }`; HCL 2 needs a separator. Method:
+        // the parsed tree equals the one of the same document with newlines.
+        let bare = "path \"x\" {\n capabilities = [\"update\"]\n allowed_parameters = { \"a\" = [\"1\"] \"b\" = [] c = [\"2\"] }\n}";
+        let newlines = "path \"x\" {\n capabilities = [\"update\"]\n allowed_parameters = {\n\"a\" = [\"1\"]\n\"b\" = []\nc = [\"2\"]\n}\n}";
+        let describe = |text: &str| format!("{:?}", parse_document(text).expect("parses"));
+        let strip = |described: String| {
+            described
+                .split("line: ")
+                .flat_map(|part| part.split("column: "))
+                .map(|part| part.trim_start_matches(char::is_numeric).to_string())
+                .collect::<String>()
+        };
+        assert_eq!(strip(describe(bare)), strip(describe(newlines)));
+        // Labels and strings are untouched; a `#` comment quote does not open a string.
+        check(
+            "# it's \"x\ny = { \"k\" = \"} \\\" {\" \"j\" = \"v\" }\npath \"a\" \"b\" { c = 1 }",
+            &["y[]@2", "path[\"a\", \"b\"]@0"],
+        );
+        // Two values in a list still need their comma, as in HCL 1.
+        assert!(parse_document("a = [\"1\" \"2\"]").is_err());
     }
 }

@@ -178,7 +178,9 @@ async fn create_common(
         meta: fields.meta,
         ttl_seconds: ttl,
         explicit_max_ttl_seconds: explicit_max_ttl,
-        period_seconds: period,
+        // Vault keeps only the request's own period on the token (lookup shows no `period`
+        // for a role's); renewal reads the role's period again (`TokenStore::renew`).
+        period_seconds: fields.period.unwrap_or(0),
         num_uses: plan.num_uses,
         renewable,
         token_type: plan.token_type,

@@ -32,13 +32,10 @@ pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 /// How the store tells the core about token lifecycle events.
 #[async_trait]
 pub trait TokenLifecycleHook: Send + Sync {
-    /// A token's expiry was set or moved (create, renew); None = never expires. The core
-    /// forwards this to the expiration manager, which calls `revoke_by_hash` when it fires.
-    async fn token_expiry_set(
-        &self,
-        token_hash: &str,
-        expire_time_unix: Option<i64>,
-    ) -> Result<(), AuthError>;
+    /// A token was created or renewed: its expiry was set or moved (`expire_time_nanos`,
+    /// None = never expires). The core makes it the token's lease in the expiration manager,
+    /// which calls `revoke_by_hash` when it fires. Called with no store lock held.
+    async fn token_expiry_set(&self, entry: &TokenEntry) -> Result<(), AuthError>;
     /// Called for each token revoked (tree revocation calls it per token): the core revokes its
     /// leases and destroys its cubbyhole.
     async fn token_revoked(&self, entry: &TokenEntry) -> Result<(), AuthError>;
@@ -279,7 +276,7 @@ impl TokenStore {
         }
         self.storage.batch(operations).await?;
         if let Some(hook) = self.hook() {
-            hook.token_expiry_set(&id_hash, entry.expire_time).await?;
+            hook.token_expiry_set(&entry).await?;
         }
         Ok((token, entry))
     }
@@ -515,11 +512,26 @@ impl TokenStore {
         if !entry.renewable || entry.ttl_seconds == 0 {
             return Err(AuthError::Invalid("lease is not renewable".into()));
         }
+        // Vault's `authRenew`: a role's token renews with the role's current period and
+        // explicit max TTL, any other with its own.
+        let (period, explicit_max_ttl) = match &entry.role {
+            Some(name) => match self.role(name).await? {
+                Some(role) => (role.token_period, role.token_explicit_max_ttl),
+                // FIXME(#4): OpenBao answers 500 `1 error occurred:\n\t* failed to renew
+                // entry: …`; the framework has no 500 that shows its message.
+                None => {
+                    return Err(AuthError::Invalid(format!(
+                        "failed to renew entry: original token role \"{name}\" could not be found, not renewing"
+                    )));
+                }
+            },
+            None => (entry.period_seconds, entry.explicit_max_ttl_seconds),
+        };
         let request = TtlRequest {
             increment: increment_seconds,
             ttl: entry.ttl_seconds,
-            period: entry.period_seconds,
-            explicit_max_ttl: entry.explicit_max_ttl_seconds,
+            period,
+            explicit_max_ttl,
             start_time: entry.creation_time,
             now: now.div_euclid(NANOS_PER_SECOND),
         };
@@ -532,7 +544,7 @@ impl TokenStore {
         self.write_entry(&entry).await?;
         drop(guard);
         if let Some(hook) = self.hook() {
-            hook.token_expiry_set(token_hash, entry.expire_time).await?;
+            hook.token_expiry_set(&entry).await?;
         }
         Ok((entry, warnings))
     }

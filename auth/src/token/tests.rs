@@ -27,15 +27,11 @@ struct RecordingHook {
 
 #[async_trait::async_trait]
 impl TokenLifecycleHook for RecordingHook {
-    async fn token_expiry_set(
-        &self,
-        token_hash: &str,
-        expire_time_unix: Option<i64>,
-    ) -> Result<(), AuthError> {
+    async fn token_expiry_set(&self, entry: &TokenEntry) -> Result<(), AuthError> {
         self.expiries
             .lock()
             .expect("lock")
-            .push((token_hash.to_string(), expire_time_unix));
+            .push((entry.id_hash.clone(), entry.expire_time));
         Ok(())
     }
     async fn token_revoked(&self, entry: &TokenEntry) -> Result<(), AuthError> {
@@ -1152,7 +1148,23 @@ async fn roles_crud_and_create_against_role() {
             entry.role.as_deref(),
             entry.period_seconds
         ),
-        ("auth/token/create/r1/v1.0", Some("r1"), 3600)
+        ("auth/token/create/r1/v1.0", Some("r1"), 0)
+    );
+    // The role's period sets the TTL (3600 above) but, as in Vault, is not the token's own:
+    // lookup shows no `period`.
+    let seen = h
+        .check(
+            &root,
+            false,
+            Update,
+            "lookup",
+            json!({"token": token}),
+            json!({"status": 200, "data": "*"}),
+        )
+        .await;
+    assert_eq!(
+        (seen["data"].get("period"), seen["data"]["ttl"].clone()),
+        (None, json!(3600))
     );
     h.check(
         &dev,
@@ -1337,4 +1349,102 @@ fn helpers_follow_vaults_rules() {
     assert!(path_roles::valid_role_name("r1.v-2"));
     assert!(!path_roles::valid_role_name("-r"));
     assert!(!path_roles::valid_role_name("a b"));
+}
+
+/// Goal: Vault's `authRenew` for a role's token: the role's current period decides the
+/// renewal (the token keeps none of its own, so lookup shows no `period`), and a deleted role
+/// refuses it. Method: renew-self after changing and then deleting the role.
+#[tokio::test]
+async fn role_tokens_renew_with_the_roles_period() {
+    let (h, root) = Harness::new().await;
+    h.check(
+        &root,
+        false,
+        Update,
+        "roles/rp",
+        json!({"token_period": "1h"}),
+        json!({"status": 204}),
+    )
+    .await;
+    let answer = h
+        .check(
+            &root,
+            false,
+            Update,
+            "create/rp",
+            json!({}),
+            json!({"status": 200, "auth": "*", "warnings": "*"}),
+        )
+        .await;
+    let token = answer["auth"]["client_token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    assert_eq!(answer["auth"]["lease_duration"], 3600);
+    let seen = h
+        .check(
+            &root,
+            false,
+            Update,
+            "lookup",
+            json!({"token": token}),
+            json!({"status": 200, "data": "*"}),
+        )
+        .await;
+    assert_eq!(seen["data"].get("period"), None);
+    // Periodic through the role: any increment renews to the period.
+    h.advance(600);
+    let renewed = h
+        .check(
+            &token,
+            false,
+            Update,
+            "renew-self",
+            json!({"increment": "5h"}),
+            json!({"status": 200, "auth": "*", "warnings": "*"}),
+        )
+        .await;
+    assert_eq!(renewed["auth"]["lease_duration"], 3600);
+    // The role's period is read at renewal time.
+    h.check(
+        &root,
+        false,
+        Update,
+        "roles/rp",
+        json!({"token_period": "30m"}),
+        json!({"status": 204}),
+    )
+    .await;
+    let renewed = h
+        .check(
+            &token,
+            false,
+            Update,
+            "renew-self",
+            json!({}),
+            json!({"status": 200, "auth": "*", "warnings": "*"}),
+        )
+        .await;
+    assert_eq!(renewed["auth"]["lease_duration"], 1800);
+    h.check(
+        &root,
+        false,
+        Delete,
+        "roles/rp",
+        json!({}),
+        json!({"status": 204}),
+    )
+    .await;
+    h.check(
+        &token,
+        false,
+        Update,
+        "renew-self",
+        json!({}),
+        error(
+            400,
+            "failed to renew entry: original token role \"rp\" could not be found, not renewing",
+        ),
+    )
+    .await;
 }

@@ -107,22 +107,31 @@ fn number_text(value: &Value) -> Option<String> {
     }
 }
 
+/// Vault's `TypeDurationSecond`: `parseutil.ParseDurationSecond`, then no negative values.
 fn duration_from_value(value: Value) -> Result<Option<u64>, String> {
+    let negative = |seconds: u64| format!("cannot provide negative value '-{seconds}'");
     match value {
         Value::Null => Ok(None),
         Value::Number(number) => {
             let text = number.to_string();
-            match text.parse::<u64>() {
-                Ok(seconds) => Ok(Some(seconds)),
-                Err(_) => match text.parse::<f64>() {
-                    Ok(seconds) if seconds >= 0.0 && seconds.is_finite() => {
-                        Ok(Some(seconds as u64))
-                    }
-                    _ => Err(format!("invalid duration: {text}")),
-                },
+            if let Ok(seconds) = text.parse::<u64>() {
+                return Ok(Some(seconds));
+            }
+            match text.parse::<f64>() {
+                Ok(seconds) if seconds.is_finite() && seconds >= 0.0 => Ok(Some(seconds as u64)),
+                Ok(seconds) if seconds.is_finite() && seconds > -1.0 => Ok(Some(0)),
+                Ok(seconds) if seconds.is_finite() => Err(negative((-seconds) as u64)),
+                _ => Err(format!("time: invalid duration \"{text}\"")),
             }
         }
-        Value::String(text) => parse_duration_seconds(&text).map(Some),
+        Value::String(text) => match text.trim().strip_prefix('-') {
+            Some(magnitude) => match parse_duration_seconds(magnitude) {
+                Ok(0) => Ok(Some(0)),
+                Ok(seconds) => Err(negative(seconds)),
+                Err(_) => Err(format!("time: invalid duration \"{}\"", text.trim())),
+            },
+            None => parse_duration_seconds(&text).map(Some),
+        },
         _ => Err("expected a duration".to_string()),
     }
 }
@@ -137,6 +146,10 @@ pub fn opt_seconds<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<
     duration_from_value(Value::deserialize(deserializer)?).map_err(D::Error::custom)
 }
 
+/// mapstructure's weak-decoding errors, as Vault's field validation reports them.
+const BOOL_SYNTAX: &str = "'' cannot parse value as 'bool': strconv.ParseBool: invalid syntax";
+const INT_SYNTAX: &str = "'' cannot parse value as 'int': strconv.ParseInt: invalid syntax";
+
 fn bool_from_value(value: Value) -> Result<Option<bool>, String> {
     match value {
         Value::Null => Ok(None),
@@ -144,11 +157,11 @@ fn bool_from_value(value: Value) -> Result<Option<bool>, String> {
         Value::String(text) if text.is_empty() => Ok(Some(false)),
         Value::String(text) => parse_bool(&text)
             .map(Some)
-            .ok_or_else(|| format!("cannot parse '{text}' as bool")),
+            .ok_or_else(|| BOOL_SYNTAX.to_string()),
         Value::Number(number) => match number.to_string().as_str() {
             "0" => Ok(Some(false)),
             "1" => Ok(Some(true)),
-            other => Err(format!("cannot parse '{other}' as bool")),
+            _ => Err(BOOL_SYNTAX.to_string()),
         },
         _ => Err("expected a bool".to_string()),
     }
@@ -174,7 +187,7 @@ pub fn int_from_value(value: &Value) -> Result<Option<i64>, String> {
     }
     text.parse::<i64>()
         .map(Some)
-        .map_err(|_| format!("cannot parse '{text}' as int"))
+        .map_err(|_| INT_SYNTAX.to_string())
 }
 
 /// An integer from `3` or `"3"`; `null` or absent is 0.
@@ -241,6 +254,170 @@ pub fn string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::E
         Value::Number(number) => Ok(number.to_string()),
         Value::Bool(flag) => Ok(flag.to_string()),
         _ => Err(D::Error::custom("expected a string")),
+    }
+}
+
+/// Parses JSON keeping every number's text as the client sent it, as Go's `json.Number` does
+/// (REQ-06). serde_json's arbitrary-precision parser keeps digits but respells exponents
+/// (`1e3` and `1E3` become `1e+3`); input with an exponent is re-read by [`VerbatimJson`].
+/// Errors (and the nesting limit) are serde_json's: it validates the text first.
+pub fn json_verbatim(bytes: &[u8]) -> serde_json::Result<Value> {
+    let value: Value = serde_json::from_slice(bytes)?;
+    if !has_exponent(bytes) {
+        return Ok(value);
+    }
+    let mut reader = VerbatimJson { bytes, at: 0 };
+    Ok(reader.value().unwrap_or(value))
+}
+
+/// Whether a number literal outside strings has an exponent (`e`/`E` after a digit).
+fn has_exponent(bytes: &[u8]) -> bool {
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut previous = 0u8;
+    for &byte in bytes {
+        if in_string {
+            match (escaped, byte) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'e' | b'E' if previous.is_ascii_digit() => return true,
+            _ => {}
+        }
+        previous = byte;
+    }
+    false
+}
+
+/// A reader of JSON that serde_json has already validated: numbers become `Number`s holding
+/// the literal text, strings are decoded by serde_json, a repeated key keeps its last value.
+/// `None` only if the text is not what the validation accepted (never expected).
+struct VerbatimJson<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl VerbatimJson<'_> {
+    fn skip_whitespace(&mut self) {
+        while self
+            .bytes
+            .get(self.at)
+            .is_some_and(|byte| matches!(byte, b' ' | b'\t' | b'\n' | b'\r'))
+        {
+            self.at += 1;
+        }
+    }
+
+    fn peek(&mut self) -> Option<u8> {
+        self.skip_whitespace();
+        self.bytes.get(self.at).copied()
+    }
+
+    fn value(&mut self) -> Option<Value> {
+        match self.peek()? {
+            b'{' => {
+                self.at += 1;
+                let mut map = serde_json::Map::new();
+                if self.peek()? == b'}' {
+                    self.at += 1;
+                    return Some(Value::Object(map));
+                }
+                loop {
+                    let Value::String(key) = self.string()? else {
+                        return None;
+                    };
+                    if self.peek()? != b':' {
+                        return None;
+                    }
+                    self.at += 1;
+                    let item = self.value()?;
+                    map.insert(key, item);
+                    match self.peek()? {
+                        b',' => self.at += 1,
+                        b'}' => {
+                            self.at += 1;
+                            return Some(Value::Object(map));
+                        }
+                        _ => return None,
+                    }
+                }
+            }
+            b'[' => {
+                self.at += 1;
+                let mut items = Vec::new();
+                if self.peek()? == b']' {
+                    self.at += 1;
+                    return Some(Value::Array(items));
+                }
+                loop {
+                    items.push(self.value()?);
+                    match self.peek()? {
+                        b',' => self.at += 1,
+                        b']' => {
+                            self.at += 1;
+                            return Some(Value::Array(items));
+                        }
+                        _ => return None,
+                    }
+                }
+            }
+            b'"' => self.string(),
+            b't' => self.word("true", Value::Bool(true)),
+            b'f' => self.word("false", Value::Bool(false)),
+            b'n' => self.word("null", Value::Null),
+            _ => {
+                let start = self.at;
+                while self.bytes.get(self.at).is_some_and(|byte| {
+                    matches!(byte, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
+                }) {
+                    self.at += 1;
+                }
+                let text = std::str::from_utf8(&self.bytes[start..self.at]).ok()?;
+                if text.is_empty() {
+                    return None;
+                }
+                // The one way to hold a literal's own text: serde_json's parser respells it.
+                Some(Value::Number(serde_json::Number::from_string_unchecked(
+                    text.to_string(),
+                )))
+            }
+        }
+    }
+
+    fn word(&mut self, word: &str, value: Value) -> Option<Value> {
+        let end = self.at + word.len();
+        (self.bytes.get(self.at..end)? == word.as_bytes()).then(|| {
+            self.at = end;
+            value
+        })
+    }
+
+    fn string(&mut self) -> Option<Value> {
+        if self.peek()? != b'"' {
+            return None;
+        }
+        let start = self.at;
+        self.at += 1;
+        let mut escaped = false;
+        loop {
+            let byte = *self.bytes.get(self.at)?;
+            self.at += 1;
+            match (escaped, byte) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => break,
+                _ => {}
+            }
+        }
+        serde_json::from_slice::<String>(&self.bytes[start..self.at])
+            .ok()
+            .map(Value::String)
     }
 }
 
@@ -328,5 +505,21 @@ mod tests {
         assert_eq!(format_go_duration(10), "10s");
         assert_eq!(format_go_duration(0), "0s");
         assert_eq!(format_go_duration(90), "1m30s");
+    }
+
+    #[test]
+    fn json_verbatim_keeps_exponent_spelling() {
+        let text = r#"{"e":1e3,"E":[1E-2,2.5e+7],"s":"1e3 \\\" x","big":123456789012345678901234,"d":{"a":1,"a":2e0}}"#;
+        let value = json_verbatim(text.as_bytes()).expect("valid");
+        assert_eq!(
+            serde_json::to_string(&value).expect("serialise"),
+            r#"{"E":[1E-2,2.5e+7],"big":123456789012345678901234,"d":{"a":2e0},"e":1e3,"s":"1e3 \\\" x"}"#
+        );
+        let plain = json_verbatim(br#"{"f":1.0,"t":true,"n":null}"#).expect("valid");
+        assert_eq!(
+            serde_json::to_string(&plain).expect("serialise"),
+            r#"{"f":1.0,"n":null,"t":true}"#
+        );
+        assert!(json_verbatim(b"{\"e\":1e}").is_err());
     }
 }

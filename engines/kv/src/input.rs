@@ -90,9 +90,11 @@ pub fn versions<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<i64>, 
     let items = loose::comma_list(deserializer)?;
     items
         .iter()
-        .map(|item| {
-            item.parse::<i64>()
-                .map_err(|_| D::Error::custom(format!("cannot parse '{item}' as int")))
+        .enumerate()
+        .map(|(index, item)| {
+            item.parse::<i64>().map_err(|_| {
+                D::Error::custom(format!("decoding failed due to the following error(s):\n\n'[{index}]' cannot parse value as 'int': strconv.ParseInt: invalid syntax"))
+            })
         })
         .collect()
 }

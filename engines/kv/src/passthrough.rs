@@ -1,7 +1,7 @@
 //! KV v1 (Vault's `passthrough.go`): one path, the whole key space, values stored as given.
 
 use crate::error::KvError;
-use crate::store::{Kv, V1_PREFIX, checked_key, encode, get_record};
+use crate::store::{Kv, V1_PREFIX, checked_key, encode};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::sync::Arc;
@@ -41,7 +41,7 @@ fn storage_key(key: &str) -> Result<String, KvError> {
 /// it as `refresh_interval`; a missing key is 404 with an empty `errors` array.
 async fn read_entry(kv: Arc<Kv>, input: Input<KeyPath>) -> Result<Reply, Error> {
     let key = storage_key(&input.fields.path)?;
-    let Some(data) = get_record::<Map<String, Value>>(&kv.storage, &key).await? else {
+    let Some(data) = get_verbatim(&kv.storage, &key).await? else {
         return Err(Error::not_found());
     };
     let lease_duration_seconds =
@@ -57,6 +57,20 @@ async fn read_entry(kv: Arc<Kv>, input: Input<KeyPath>) -> Result<Reply, Error> 
         status: 200,
         ..Secret::default()
     }))
+}
+
+/// A stored entry, its numbers spelled as the client wrote them (REQ-06).
+async fn get_verbatim(
+    storage: &tresor_framework::StorageView,
+    key: &str,
+) -> Result<Option<Map<String, Value>>, KvError> {
+    let Some(bytes) = storage.get(key).await? else {
+        return Ok(None);
+    };
+    match loose::json_verbatim(&bytes) {
+        Ok(Value::Object(data)) => Ok(Some(data)),
+        _ => Err(KvError::Corrupt(key.to_string())),
+    }
 }
 
 /// Vault reads `ttl`, or `lease` when there is no `ttl`, as a duration; an unparsable value
@@ -245,6 +259,23 @@ mod tests {
                 2_764_800,
                 r#"{"big":123456789012345678901234567890,"e":1.5e-7,"f":1.0,"n":-0,"z":0.000}"#,
             ),
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn kv1_exponents_keep_their_spelling() {
+        // REQ-06: `1e3` reads back as `1e3` (serde_json alone respells it `1e+3`). The body
+        // is parsed as the HTTP layer parses it.
+        let kv = Harness::new(KvVersion::V1);
+        let body = tresor_framework::loose::json_verbatim(br#"{"e":1e3,"E":2E-2,"p":3e+1}"#)
+            .expect("json");
+        kv.check(Update, "x", body, Outcome::NoContent).await;
+        kv.check(
+            Read,
+            "x",
+            json!({}),
+            Outcome::lease(2_764_800, r#"{"E":2E-2,"e":1e3,"p":3e+1}"#),
         )
         .await;
     }

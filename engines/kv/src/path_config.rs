@@ -140,7 +140,10 @@ mod tests {
             (
                 Update,
                 json!({"max_versions": "x"}),
-                Outcome::error(400, "cannot parse 'x' as int"),
+                Outcome::error(
+                    400,
+                    "Field validation failed: error converting input for field \"max_versions\": '' cannot parse value as 'int': strconv.ParseInt: invalid syntax",
+                ),
             ),
             (
                 Update,

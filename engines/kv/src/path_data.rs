@@ -366,7 +366,10 @@ mod tests {
                 Read,
                 "data/a",
                 json!({"version": "abc"}),
-                Outcome::error(400, "cannot parse 'abc' as int"),
+                Outcome::error(
+                    400,
+                    "Field validation failed: error converting input for field \"version\": '' cannot parse value as 'int': strconv.ParseInt: invalid syntax",
+                ),
             ),
             (Read, "data/a", json!({"version": 9}), Outcome::NotFound),
             (Read, "data/nokey", json!({}), Outcome::NotFound),

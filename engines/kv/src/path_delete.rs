@@ -131,7 +131,10 @@ mod tests {
                 Update,
                 "delete/d",
                 json!({"versions": "x"}),
-                Outcome::error(400, "cannot parse 'x' as int"),
+                Outcome::error(
+                    400,
+                    "Field validation failed: error converting input for field \"versions\": decoding failed due to the following error(s):\n\n'[0]' cannot parse value as 'int': strconv.ParseInt: invalid syntax",
+                ),
             ),
             (
                 Update,

@@ -422,7 +422,10 @@ mod tests {
                 Update,
                 "metadata/m",
                 json!({"max_versions": "abc"}),
-                Outcome::error(400, "cannot parse 'abc' as int"),
+                Outcome::error(
+                    400,
+                    "error converting input for field \"max_versions\": '' cannot parse value as 'int': strconv.ParseInt: invalid syntax",
+                ),
             ),
             (
                 Update,
@@ -434,7 +437,10 @@ mod tests {
                 Update,
                 "metadata/m",
                 json!({"delete_version_after": "-1h"}),
-                Outcome::error(400, "time: invalid duration \"-1h\""),
+                Outcome::error(
+                    400,
+                    "error converting input for field \"delete_version_after\": cannot provide negative value '-3600'",
+                ),
             ),
             (
                 Update,

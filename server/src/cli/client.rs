@@ -320,6 +320,41 @@ impl Client {
         self.request("GET", path, None)
     }
 
+    /// Sends a raw (non-JSON) body, as Go's client does for a snapshot restore.
+    pub fn send_bytes(
+        &self,
+        method: &str,
+        path: &str,
+        body: Vec<u8>,
+    ) -> Result<Response, ClientError> {
+        let url = self.url(path);
+        let verb = reqwest::Method::from_bytes(method.as_bytes())
+            .map_err(|e| ClientError::Config(e.to_string()))?;
+        let mut request = self
+            .http
+            .request(verb, &url)
+            .header("X-Vault-Request", "true")
+            .body(body);
+        if let Some(token) = &self.options.token {
+            request = request.header("X-Vault-Token", token);
+        }
+        let outcome = self.runtime.block_on(async {
+            let response = request.send().await?;
+            let status = response.status().as_u16();
+            let bytes = response.bytes().await?;
+            Ok::<_, reqwest::Error>((status, bytes.to_vec()))
+        });
+        let (status, bytes) =
+            outcome.map_err(|e| ClientError::Transport(go_transport_error(method, &url, &e)))?;
+        if (200..400).contains(&status) {
+            return Ok(Response {
+                status,
+                body: bytes,
+            });
+        }
+        Err(ClientError::Api(api_error(method, &url, status, &bytes)))
+    }
+
     pub fn put(&self, path: &str, body: &Value) -> Result<Response, ClientError> {
         self.request("PUT", path, Some(body))
     }

@@ -19,6 +19,7 @@ pub mod kvargs;
 mod lease;
 mod operator;
 mod policy;
+pub mod raft_snapshot;
 pub mod secret;
 mod specs;
 mod status;

@@ -1,5 +1,6 @@
-//! `tresor operator raft join|list-peers` (CLI-04/05 subset), reached from `main.rs`
-//! through a minimal hook while `cli/operator.rs` belongs to another change.
+//! `tresor operator raft join|list-peers|remove-peer|autopilot …` (CLI-04) and
+//! `tresor operator step-down` (CLI-05), reached from `main.rs` through a minimal hook while
+//! `cli/operator.rs` belongs to another change.
 
 use crate::cli::{Parsed, http_flags, not_enough_arguments, parse, too_many_arguments};
 use serde_json::{Value, json};
@@ -11,8 +12,10 @@ Usage: vault operator raft <subcommand> [options] [args]
   integrated Raft storage backend.
 
 Subcommands:
+    autopilot     Configures and interacts with the autopilot
     join          Joins a node to the Raft cluster
     list-peers    Returns the Raft peer set
+    remove-peer   Removes a node from the Raft cluster
 ";
 
 const JOIN_HELP: &str = "
@@ -32,19 +35,30 @@ Usage: vault operator raft list-peers
       $ vault operator raft list-peers
 ";
 
-/// Whether `args` (after `operator`) is a raft command this module serves.
+/// Whether `args` (after `operator`) is a raft command or `step-down`, which this module
+/// serves.
 pub fn handles(args: &[String]) -> bool {
-    args.first().map(String::as_str) == Some("raft")
-        && matches!(
+    match args.first().map(String::as_str) {
+        Some("step-down") => true,
+        Some("raft") => matches!(
             args.get(1).map(String::as_str),
-            None | Some("join" | "list-peers" | "-h" | "-help" | "--help")
-        )
+            None | Some(
+                "join" | "list-peers" | "remove-peer" | "autopilot" | "-h" | "-help" | "--help"
+            )
+        ),
+        _ => false,
+    }
 }
 
 pub fn run(args: &[String]) -> i32 {
+    if args.first().map(String::as_str) == Some("step-down") {
+        return super::cli_ops::step_down(&args[1..]);
+    }
     match args.get(1).map(String::as_str) {
         Some("join") => join(&args[2..]),
         Some("list-peers") => list_peers(&args[2..]),
+        Some("remove-peer") => super::cli_ops::remove_peer(&args[2..]),
+        Some("autopilot") => super::cli_ops::autopilot(&args[2..]),
         _ => {
             crate::cli::err_line(RAFT_HELP.trim());
             1

@@ -3,7 +3,8 @@
 //! Every [`HA_TICK_MS`]: arm the cluster port after unseal (the CA is behind the barrier),
 //! disarm it after seal; when this node leads a multi-member cluster, activate the core
 //! (reload mounts and policies, re-arm lease timers), advertise its addresses and promote
-//! caught-up learners; when it stops leading, stop the lease timers.
+//! caught-up learners and remove dead servers (autopilot); when it stops leading, stop the
+//! lease timers. After a step-down it lets this node stand for election again when due.
 
 use super::limits::HA_TICK_MS;
 use super::{ACTIVE_ADVERTISEMENT_PATH, Advertisement, Cluster};
@@ -48,8 +49,13 @@ async fn tick(core: &Arc<Core>, cluster: &Arc<Cluster>) {
     }
     if !should_be_active && cluster.is_active() {
         cluster.active.store(false, Ordering::Release);
+        cluster.set_activated_at(None);
         core.deactivate().await;
         tracing::info!("this node is now a standby");
+    }
+    cluster.step_down.resume_elections_when_due(core);
+    if unsealed && leader && cluster.is_active() {
+        cluster.autopilot.cleanup_dead_servers(core).await;
     }
     if unsealed && leader {
         match core.raft().promote_caught_up_learners().await {
@@ -85,6 +91,7 @@ async fn activate(core: &Arc<Core>, cluster: &Arc<Cluster>) {
         tracing::error!(%error, "could not advertise the active node");
         return;
     }
+    cluster.set_activated_at(Some(time::OffsetDateTime::now_utc()));
     cluster.active.store(true, Ordering::Release);
     tracing::info!("this node is now the active node");
 }

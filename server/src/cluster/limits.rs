@@ -16,3 +16,20 @@ pub const RETRY_JOIN_INTERVAL_MS: u64 = 2_000;
 pub const CLUSTER_CONNECT_TIMEOUT_MS: u64 = 1_000;
 /// Timeout of one forwarded request (the active node's own handling included).
 pub const FORWARD_TIMEOUT_MS: u64 = 60_000;
+/// The largest decompressed entry of a raft snapshot archive a restore reads (a gzip bomb
+/// stops here); the compressed upload is bounded by the request body limit.
+pub const SNAPSHOT_ENTRY_BYTES_MAX: u64 = 1024 * 1024 * 1024;
+/// Entries a snapshot archive may hold (Vault's four).
+pub const SNAPSHOT_ENTRIES_MAX: usize = 4;
+/// How often a node checks whether raft applied a restored snapshot.
+pub const SNAPSHOT_RESTORE_WATCH_MS: u64 = 200;
+/// How long a node that stepped down stays out of elections (HA-09: Vault waits ~10 s).
+pub const STEP_DOWN_ELECTION_PAUSE_MS: u64 = 10_000;
+/// How long a step-down waits for the chosen follower to hold the leader's whole log.
+pub const STEP_DOWN_CATCH_UP_MS: u64 = 2_000;
+/// How long one step-down attempt waits for leadership to move.
+pub const STEP_DOWN_ATTEMPT_MS: u64 = 3_000;
+/// Followers one step-down asks in turn (each attempt bounded by the two waits above).
+pub const STEP_DOWN_ATTEMPTS_MAX: usize = 2;
+/// How often the active node looks for dead servers to clean up.
+pub const AUTOPILOT_CLEANUP_EVERY_MS: u64 = 1_000;

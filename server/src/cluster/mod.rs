@@ -10,15 +10,21 @@
 //!   standby, advertises the active node and promotes caught-up learners.
 //! - `forward.rs`: the API listener's front: a standby forwards to the active node, or
 //!   redirects (307) when forwarding is impossible.
+//! - `stepdown.rs`: `sys/step-down`, a leadership transfer to the most caught-up voter.
+//! - `autopilot.rs`: server health, the autopilot configuration and dead-server cleanup.
 //!
 //! **Invariant:** with a one-member raft configuration nothing here changes how a request is
 //! served: forwarding and activation only happen when the configuration has several members.
 
+pub mod autopilot;
 pub mod cli;
+mod cli_ops;
 pub mod forward;
 pub mod ha;
 pub mod join;
 pub mod limits;
+pub mod snapshot;
+pub mod stepdown;
 pub mod tls;
 pub mod transport;
 
@@ -72,6 +78,11 @@ pub struct Cluster {
     /// does not disarm the TLS identity the join installed on a still-sealed node.
     joining: AtomicBool,
     advertisement: Mutex<Option<Advertisement>>,
+    pub(crate) step_down: stepdown::StepDown,
+    pub(crate) autopilot: autopilot::Autopilot,
+    /// When this node last became the active node of a multi-member cluster (`sys/leader`'s
+    /// `active_time`); `None` while it is not active.
+    activated_at: Mutex<Option<time::OffsetDateTime>>,
 }
 
 impl Cluster {
@@ -86,6 +97,9 @@ impl Cluster {
             pending_join: Mutex::new(None),
             joining: AtomicBool::new(false),
             advertisement: Mutex::new(None),
+            step_down: stepdown::StepDown::default(),
+            autopilot: autopilot::Autopilot::default(),
+            activated_at: Mutex::new(None),
         })
     }
 
@@ -99,6 +113,15 @@ impl Cluster {
 
     pub fn is_active(&self) -> bool {
         self.active.load(Ordering::Acquire)
+    }
+
+    /// When this node became active, if it is the active node of a multi-member cluster.
+    pub fn activated_at(&self) -> Option<time::OffsetDateTime> {
+        *self.activated_at.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn set_activated_at(&self, at: Option<time::OffsetDateTime>) {
+        *self.activated_at.lock().unwrap_or_else(|p| p.into_inner()) = at;
     }
 
     /// Installs a node identity issued by `ca`: the transport dials peers with it and the

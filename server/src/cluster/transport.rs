@@ -4,6 +4,7 @@
 //! Routes (only reachable after a mutual-TLS handshake with a cluster certificate):
 //! - `POST /raft/{append|vote|snapshot}`: postcard body in, postcard body out
 //!   ([`RaftStorage::handle_rpc`](tresor_storage::RaftStorage::handle_rpc)).
+//! - `POST /cluster/elect`: start an election now (a stepping-down leader's request).
 //! - anything under `/v1/`: an API request a standby forwarded; served by the ordinary API
 //!   handler of this node, never forwarded again.
 
@@ -29,6 +30,8 @@ pub const FORWARDED_HEADER: &str = "x-tresor-forwarded";
 #[derive(Default)]
 pub struct Transport {
     client: RwLock<Option<reqwest::Client>>,
+    /// When each peer last answered a raft RPC (autopilot's last contact).
+    pub(crate) contacts: super::autopilot::ContactLog,
 }
 
 impl Transport {
@@ -92,6 +95,7 @@ impl ClusterTransport for Transport {
             let text = String::from_utf8_lossy(&bytes);
             return Err(TransportError::Failed(format!("{status}: {text}")));
         }
+        self.contacts.record(cluster_addr);
         Ok(bytes.to_vec())
     }
 }
@@ -100,6 +104,7 @@ impl ClusterTransport for Transport {
 pub fn cluster_app(core: Arc<Core>) -> Router {
     Router::new()
         .route("/raft/{rpc}", post(raft_rpc))
+        .route("/cluster/elect", post(super::stepdown::elect_route))
         .fallback(forwarded)
         .layer(DefaultBodyLimit::max(RAFT_RPC_BODY_BYTES_MAX))
         .with_state(core)

@@ -16,7 +16,7 @@ pub use policies::PolicyStore;
 pub use version::{BUILD_DATE, VERSION};
 pub use wrapping::WRAPPING_TOKEN_INVALID;
 
-use crate::expiration::{ExpirationManager, LeaseBackends};
+use crate::expiration::{ExpirationManager, LeaseBackends, TokenLease};
 use crate::mounts::{MountBackend, RouteTable};
 use std::sync::{Arc, RwLock, Weak};
 use time::OffsetDateTime;
@@ -257,6 +257,32 @@ impl LeaseBackends for CoreLeaseBackends {
         };
         Ok(core.tokens.revoke_by_hash(token_hash).await?)
     }
+
+    async fn token_lease(&self, token_hash: &str) -> Result<Option<TokenLease>, Error> {
+        let Some(core) = self.0.upgrade() else {
+            return Ok(None);
+        };
+        let entry = core.tokens.lookup_by_hash(token_hash).await?;
+        Ok(entry.as_ref().and_then(token_lease))
+    }
+}
+
+/// The lease of a token (Vault's `RegisterAuth`), from its entry. As in Vault, a batch token
+/// has none (it expires where it is used), nor a root token made by init, generate-root or
+/// dev mode (`auth/token/root`, Vault's `rootToken`, never registered).
+fn token_lease(entry: &TokenEntry) -> Option<TokenLease> {
+    if entry.token_type == tresor_auth::TokenType::Batch || entry.path == "auth/token/root" {
+        return None;
+    }
+    Some(TokenLease {
+        token_hash: entry.id_hash.clone(),
+        token_path: entry.path.clone(),
+        issue_time_ns: entry.issue_time_nanos,
+        expire_time_ns: entry.expire_time_nanos,
+        last_renewal_ns: entry.last_renewal_nanos,
+        renewable: entry.renewable,
+        ttl_seconds: entry.ttl_seconds,
+    })
 }
 
 /// The token store's view of the core: expiry timers, lease revocation and cubbyhole
@@ -265,16 +291,15 @@ struct CoreTokenHook(Weak<Core>);
 
 #[async_trait::async_trait]
 impl TokenLifecycleHook for CoreTokenHook {
-    async fn token_expiry_set(
-        &self,
-        token_hash: &str,
-        expire_time_unix: Option<i64>,
-    ) -> Result<(), AuthError> {
+    async fn token_expiry_set(&self, entry: &TokenEntry) -> Result<(), AuthError> {
         let Some(core) = self.0.upgrade() else {
             return Ok(());
         };
+        let Some(lease) = token_lease(entry) else {
+            return Ok(());
+        };
         core.expiration
-            .register_token_expiry(token_hash, expire_time_unix)
+            .register_token_lease(&lease)
             .await
             .map_err(|error| AuthError::Invalid(error.to_string()))
     }
@@ -288,7 +313,7 @@ impl TokenLifecycleHook for CoreTokenHook {
             .await
             .map_err(|error| AuthError::Invalid(error.to_string()))?;
         core.expiration
-            .register_token_expiry(&entry.id_hash, None)
+            .remove_token_lease(&entry.path, &entry.id_hash)
             .await
             .map_err(|error| AuthError::Invalid(error.to_string()))?;
         if let Some(cubbyhole) = core.cubbyhole_storage() {

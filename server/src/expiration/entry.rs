@@ -4,7 +4,12 @@
 //! - `id/<lease id>`: a [`LeaseEntry`] (JSON);
 //! - `token/<token hash>/<sha256 hex of lease id>`: the lease id, so revoking a token finds
 //!   its leases without a scan;
-//! - `token-expiry/<token hash>`: a [`TokenExpiry`] (JSON).
+//! - `token-expiry/<token hash>`: a [`TokenExpiry`], the token expiry of older versions, made
+//!   a token lease by `start`.
+//!
+//! A token with a TTL is a lease too (Vault's `RegisterAuth`): `<token path>/h<token hash>`,
+//! e.g. `auth/token/create/h3f…`, with `auth_token` set; a service token that never expires
+//! has one too ([`NEVER_NS`]), a batch token none. It is not indexed under a token.
 
 use super::limits::{LEASE_ID_RANDOM_CHARS, REVOKE_ERROR_CHARS_MAX};
 use rand::Rng;
@@ -14,6 +19,9 @@ use sha2::{Digest, Sha256};
 use tresor_framework::Error;
 
 pub const LEASE_PREFIX: &str = "id/";
+/// The `expire_time_ns` of a token lease whose token never expires (a root token): no
+/// timer, and lookup shows `expire_time: null`, `ttl: 0`.
+pub const NEVER_NS: i64 = i64::MAX;
 pub const TOKEN_INDEX_PREFIX: &str = "token/";
 pub const TOKEN_EXPIRY_PREFIX: &str = "token-expiry/";
 
@@ -43,6 +51,10 @@ pub struct LeaseEntry {
     pub revoke_error: Option<String>,
     #[serde(default)]
     pub irrevocable: bool,
+    /// Set on the lease of a token itself: that token's hash. Revoking the lease revokes the
+    /// token (through the token store); only the token store renews it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_token: Option<String>,
 }
 
 /// The fields `start` needs: serde skips the rest (internal data included) unparsed.
@@ -72,8 +84,14 @@ pub fn token_index_key(token_hash: &str, lease_id: &str) -> String {
     )
 }
 
-pub fn token_expiry_key(token_hash: &str) -> String {
-    format!("{TOKEN_EXPIRY_PREFIX}{token_hash}")
+/// The lease id of a token: its creation path and `h` + its salted hash, as Vault's
+/// `path.Join(te.Path, saltedID)` (`auth/token/create/h…`).
+pub fn token_lease_id(token_path: &str, token_hash: &str) -> String {
+    let token_path = match token_path.trim_matches('/') {
+        "" => "auth/token/create",
+        path => path,
+    };
+    format!("{token_path}/h{token_hash}")
 }
 
 /// `<mount path><request path>/<24 random base62>`; the request path loses surrounding slashes.

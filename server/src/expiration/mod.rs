@@ -5,6 +5,12 @@
 //! Invariant: storage is the truth. A lease record is written before its id is returned and
 //! deleted only after its backend revoked it (or a forced revocation); memory holds only the
 //! due time of each timer, rebuilt from storage by `start`.
+//!
+//! Token expiry is a lease like any other (Vault's `RegisterAuth`): every token with a TTL
+//! has a lease record `<token path>/h<token hash>` (see [`TokenLease`]), listed, looked up,
+//! revoked and expired through the same records and timers. The token store keeps it current
+//! through its lifecycle hook; revoking the lease revokes the token, never while holding a
+//! lease lock (the token store's revocation calls back into this manager).
 
 mod entry;
 pub mod limits;
@@ -16,6 +22,7 @@ mod worker;
 mod tests;
 
 use async_trait::async_trait;
+pub use entry::token_lease_id;
 use entry::{LEASE_PREFIX, LeaseEntry, LeaseTimer, TOKEN_EXPIRY_PREFIX, TokenExpiry};
 use limits::*;
 use scheduler::{State, TimerKey};
@@ -40,6 +47,26 @@ pub trait LeaseBackends: Send + Sync + 'static {
     async fn token_exists(&self, _token_hash: &str) -> Result<bool, Error> {
         Ok(true)
     }
+    /// The lease of a live token, to convert the token expiry records of older versions on
+    /// `start`. `None`: the token is gone (or never expires) and the record is dropped.
+    async fn token_lease(&self, _token_hash: &str) -> Result<Option<TokenLease>, Error> {
+        Ok(None)
+    }
+}
+
+/// What the token store tells the manager about a token (create, renew): the lease of the
+/// token itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenLease {
+    pub token_hash: String,
+    /// The token's creation path (`auth/token/create`, `auth/token/create-orphan`, ...).
+    pub token_path: String,
+    pub issue_time_ns: i64,
+    /// `None`: the token never expires (its lease has no timer).
+    pub expire_time_ns: Option<i64>,
+    pub last_renewal_ns: Option<i64>,
+    pub renewable: bool,
+    pub ttl_seconds: u64,
 }
 
 /// `sys/leases/lookup`.
@@ -54,6 +81,9 @@ pub struct LeaseView {
     /// Why revocation failed, for a lease that is being retried or is irrevocable.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revoke_error: Option<String>,
+    /// A token's lease: the token's path (`auth/token/create`), as OpenBao shows it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
 }
 
 /// A lease just issued or renewed: what the envelope carries (`lease_id`, `renewable`,
@@ -252,6 +282,7 @@ impl ExpirationManager {
             revoke_attempts: 0,
             revoke_error: None,
             irrevocable: false,
+            auth_token: None,
         };
         let mut operations = vec![Operation::Put {
             key: entry::lease_key(&lease_id),
@@ -299,6 +330,11 @@ impl ExpirationManager {
         }
         if !entry.renewable {
             return Err(Error::invalid("lease is not renewable"));
+        }
+        if entry.auth_token.is_some() {
+            return Err(Error::invalid(
+                "tokens cannot be renewed through this endpoint",
+            ));
         }
         let Some((backend, mount)) = self.inner.backends.backend_for(&entry.mount_path) else {
             return Err(Error::internal(format!(
@@ -388,42 +424,22 @@ impl ExpirationManager {
         self.inner.expire_by_token(token_hash).await
     }
 
-    /// Arms (or re-arms, on renew) the expiry of a token; `None` means it never expires.
-    /// `expire_time_unix` is in seconds.
-    pub async fn register_token_expiry(
+    /// Writes (or rewrites, on renew) the lease of a token and arms its timer (none for a
+    /// token that never expires). Called by the token store's hook.
+    pub async fn register_token_lease(&self, lease: &TokenLease) -> Result<(), Error> {
+        self.inner.register_token_lease(lease).await
+    }
+
+    /// The token was revoked: its lease goes, without calling back into the token store (as
+    /// Vault's `RevokeByToken` skips the token when it cleans up the token's own lease).
+    pub async fn remove_token_lease(
         &self,
+        token_path: &str,
         token_hash: &str,
-        expire_time_unix: Option<i64>,
     ) -> Result<(), Error> {
-        assert!(
-            !token_hash.is_empty() && !token_hash.contains('/'),
-            "a token hash is one non-empty path segment"
-        );
-        let _guard = self.inner.lock_for(token_hash).lock().await;
-        let key = TimerKey::Token(Arc::from(token_hash));
-        let Some(expire_time_unix) = expire_time_unix else {
-            self.inner
-                .storage
-                .delete(&entry::token_expiry_key(token_hash))
-                .await?;
-            self.inner.lock_state().disarm(&key);
-            return Ok(());
-        };
-        let expire_time_ns = expire_time_unix.saturating_mul(NANOS_PER_SECOND);
-        let record = TokenExpiry {
-            token_hash: token_hash.to_string(),
-            expire_time_ns,
-            revoke_attempts: 0,
-        };
         self.inner
-            .storage
-            .put(
-                &entry::token_expiry_key(token_hash),
-                entry::encode(&record)?,
-            )
-            .await?;
-        self.inner.arm(key, expire_time_ns);
-        Ok(())
+            .delete_token_lease(&token_lease_id(token_path, token_hash))
+            .await
     }
 
     /// `sys/leases/lookup`; an unknown lease is 400 `invalid lease`.
@@ -432,18 +448,30 @@ impl ExpirationManager {
         let Some(entry) = self.inner.load(lease_id).await? else {
             return Err(Error::invalid("invalid lease"));
         };
-        let remaining_ns = entry
-            .expire_time_ns
-            .saturating_sub(self.inner.now_ns())
-            .max(0);
+        let never = entry.expire_time_ns == entry::NEVER_NS;
+        let remaining_ns = match never {
+            true => 0,
+            false => entry
+                .expire_time_ns
+                .saturating_sub(self.inner.now_ns())
+                .max(0),
+        };
+        let path = entry.auth_token.as_ref().map(|_| {
+            entry
+                .lease_id
+                .rsplit_once('/')
+                .map_or("", |(path, _)| path)
+                .to_string()
+        });
         Ok(LeaseView {
-            id: entry.lease_id,
             issue_time: entry::rfc3339_nanos(entry.issue_time_ns),
-            expire_time: Some(entry::rfc3339_nanos(entry.expire_time_ns)),
+            expire_time: (!never).then(|| entry::rfc3339_nanos(entry.expire_time_ns)),
             last_renewal: entry.last_renewal_ns.map(entry::rfc3339_nanos),
             renewable: entry.renewable,
             ttl: u64::try_from(remaining_ns / NANOS_PER_SECOND).unwrap_or(0),
             revoke_error: entry.revoke_error,
+            path,
+            id: entry.lease_id,
         })
     }
 
@@ -543,6 +571,17 @@ fn expire_ns(now_ns: i64, ttl_seconds: u64) -> i64 {
             .unwrap_or(i64::MAX)
             .saturating_mul(NANOS_PER_SECOND),
     )
+}
+
+/// A token lease's "mount" (`auth/token/`) and path below it (`create/h…`).
+fn split_token_lease_path(lease_id: &str) -> (String, String) {
+    let (parent, _) = lease_id.rsplit_once('/').unwrap_or(("", lease_id));
+    let mut segments = parent.splitn(3, '/');
+    let mount: Vec<&str> = segments.by_ref().take(2).collect();
+    let mount_path = format!("{}/", mount.join("/"));
+    let rest = lease_id.strip_prefix(&mount_path).unwrap_or(lease_id);
+    let path = rest.rsplit_once('/').map_or("", |(path, _)| path);
+    (mount_path, path.to_string())
 }
 
 /// Edge check of a lease id from a request, before any storage read.
@@ -688,18 +727,26 @@ impl Inner {
                 }
             }
         }
+        Ok(count + self.convert_token_expiries().await?)
+    }
+
+    /// Older versions kept a token's expiry in `token-expiry/<hash>`: each becomes the
+    /// token's lease (armed), or is dropped when the token is gone. Returns the leases made.
+    async fn convert_token_expiries(&self) -> Result<usize, Error> {
+        let mut converted = 0;
         for child in self.storage.list(TOKEN_EXPIRY_PREFIX).await? {
             let key = format!("{TOKEN_EXPIRY_PREFIX}{child}");
             let Some(bytes) = self.storage.get(&key).await? else {
                 continue;
             };
             let record: TokenExpiry = entry::decode(&key, &bytes)?;
-            self.lock_state().arm(
-                TimerKey::Token(Arc::from(record.token_hash.as_str())),
-                record.expire_time_ns,
-            );
+            if let Some(lease) = self.backends.token_lease(&record.token_hash).await? {
+                self.register_token_lease(&lease).await?;
+                converted += 1;
+            }
+            self.storage.delete(&key).await?;
         }
-        Ok(count)
+        Ok(converted)
     }
 
     async fn read_timers(&self, ids: Vec<String>) -> Result<Vec<(Arc<str>, LeaseTimer)>, Error> {
@@ -714,6 +761,40 @@ impl Inner {
             timers.push((Arc::from(id.as_str()), timer));
         }
         Ok(timers)
+    }
+
+    /// See [`ExpirationManager::register_token_lease`].
+    async fn register_token_lease(&self, lease: &TokenLease) -> Result<(), Error> {
+        assert!(
+            !lease.token_hash.is_empty() && !lease.token_hash.contains('/'),
+            "a token hash is one non-empty path segment"
+        );
+        let lease_id = token_lease_id(&lease.token_path, &lease.token_hash);
+        let expire_time_ns = lease.expire_time_ns.unwrap_or(entry::NEVER_NS);
+        let _guard = self.lock_for(&lease_id).lock().await;
+        let (mount_path, path) = split_token_lease_path(&lease_id);
+        let entry = LeaseEntry {
+            lease_id: lease_id.clone(),
+            mount_path,
+            path,
+            internal_data: serde_json::Value::Null,
+            issue_time_ns: lease.issue_time_ns,
+            expire_time_ns,
+            last_renewal_ns: lease.last_renewal_ns,
+            renewable: lease.renewable,
+            ttl_seconds: lease.ttl_seconds,
+            token_hash: None,
+            revoke_attempts: 0,
+            revoke_error: None,
+            irrevocable: false,
+            auth_token: Some(lease.token_hash.clone()),
+        };
+        self.persist(&entry).await?;
+        self.arm(
+            TimerKey::Lease(Arc::from(lease_id.as_str())),
+            expire_time_ns,
+        );
+        Ok(())
     }
 
     fn irrevocable_retry_ns(&self) -> i64 {

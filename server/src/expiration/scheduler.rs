@@ -10,9 +10,8 @@ use tokio::task::JoinSet;
 /// What a timer stands for.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum TimerKey {
+    /// A lease, by id; a token's expiry is its lease's.
     Lease(Arc<str>),
-    /// A token whose TTL runs out, by its hash.
-    Token(Arc<str>),
 }
 
 /// In-memory state; valid only while `running`. Every change bumps nothing but the maps, so a
@@ -32,6 +31,10 @@ impl State {
     /// timer from storage.
     pub fn arm(&mut self, key: TimerKey, due_ns: i64) {
         if !self.running {
+            return;
+        }
+        if due_ns == super::entry::NEVER_NS {
+            self.disarm(&key);
             return;
         }
         if let Some(previous) = self.due.insert(key.clone(), due_ns) {

@@ -70,6 +70,25 @@ impl LeaseBackends for FakeBackends {
             .iter()
             .any(|gone| gone == token_hash))
     }
+    /// Only the token `legacy` is alive (an orphan), for the conversion of old records.
+    async fn token_lease(&self, token_hash: &str) -> Result<Option<TokenLease>, Error> {
+        Ok((token_hash == "legacy")
+            .then(|| token_lease("legacy", "auth/token/create-orphan", Some(3600))))
+    }
+}
+
+/// A token lease expiring `expire_in_seconds` from now (`None`: never).
+fn token_lease(token_hash: &str, token_path: &str, expire_in_seconds: Option<i64>) -> TokenLease {
+    let now_ns = time::OffsetDateTime::now_utc().unix_timestamp_nanos() as i64;
+    TokenLease {
+        token_hash: token_hash.into(),
+        token_path: token_path.into(),
+        issue_time_ns: now_ns,
+        expire_time_ns: expire_in_seconds.map(|seconds| now_ns + seconds * NANOS_PER_SECOND),
+        last_renewal_ns: None,
+        renewable: true,
+        ttl_seconds: expire_in_seconds.unwrap_or(0) as u64,
+    }
 }
 
 fn mount() -> MountContext {
@@ -473,47 +492,137 @@ async fn token_revocation_and_token_expiry() {
         .expect("revoke by token");
     fixture.check_revoked(&[&t1a, &t1b]).await;
 
+    // A token with a TTL is a lease `<token path>/h<hash>`: listed, looked up, revocable,
+    // not renewable here (only the token store renews tokens).
+    let manager = &fixture.manager;
+    for lease in [
+        token_lease("t2", "auth/token/create", Some(60)),
+        token_lease("t3", "auth/token/create-orphan", Some(600)),
+        token_lease("t4", "auth/token/create", Some(60)),
+        token_lease("t4", "auth/token/create", None),
+        token_lease("t5", "auth/token/create", Some(600)),
+    ] {
+        manager
+            .register_token_lease(&lease)
+            .await
+            .expect("register");
+    }
+    assert_eq!(
+        token_lease_id("auth/token/create/", "t2"),
+        "auth/token/create/ht2"
+    );
+    assert_eq!(
+        manager.list("auth/token/").await.expect("list"),
+        ["create-orphan/", "create/"]
+    );
+    assert_eq!(
+        manager.list("auth/token/create/").await.expect("list"),
+        ["ht2", "ht4", "ht5"]
+    );
+    let view = manager
+        .lookup("auth/token/create/ht2")
+        .await
+        .expect("lookup");
+    assert_eq!(
+        (
+            view.id.as_str(),
+            view.renewable,
+            (59..=60).contains(&view.ttl),
+            view.path.as_deref()
+        ),
+        (
+            "auth/token/create/ht2",
+            true,
+            true,
+            Some("auth/token/create")
+        )
+    );
+    // A token that never expires (t4 now) has a lease without expiry, and no timer.
+    let view = manager
+        .lookup("auth/token/create/ht4")
+        .await
+        .expect("lookup");
+    assert_eq!((view.expire_time, view.ttl), (None, 0));
+    assert_eq!(
+        messages(manager.renew("auth/token/create/ht2", 0).await),
+        ["tokens cannot be renewed through this endpoint"]
+    );
+    // Revoking the lease revokes the token (and, through the store, its children).
+    manager
+        .revoke("auth/token/create-orphan/ht3", true)
+        .await
+        .expect("revoke");
+    assert!(
+        fixture
+            .record("auth/token/create-orphan/ht3")
+            .await
+            .is_none()
+    );
+    assert_eq!(
+        *fixture.backends.tokens_revoked.lock().expect("lock"),
+        ["t3"]
+    );
+
     // The token's TTL runs out: its leases go, then the token store revokes the token.
-    let now_seconds = time::OffsetDateTime::now_utc().unix_timestamp();
-    fixture
-        .manager
-        .register_token_expiry("t2", Some(now_seconds + 60))
-        .await
-        .expect("arm");
-    fixture
-        .manager
-        .register_token_expiry("t3", Some(now_seconds + 600))
-        .await
-        .expect("arm");
-    fixture
-        .manager
-        .register_token_expiry("t4", Some(now_seconds + 60))
-        .await
-        .expect("arm");
-    fixture
-        .manager
-        .register_token_expiry("t4", None)
-        .await
-        .expect("disarm");
     fixture.manager.advance_clock(120);
     fixture.check_revoked(&[&t1a, &t1b, &t2]).await;
     let deadline = Instant::now() + Duration::from_millis(WAIT_MS_MAX);
-    while fixture
-        .backends
-        .tokens_revoked
-        .lock()
-        .expect("lock")
-        .is_empty()
+    while fixture.backends.tokens_revoked.lock().expect("lock").len() < 2
         && Instant::now() < deadline
     {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     assert_eq!(
         *fixture.backends.tokens_revoked.lock().expect("lock"),
-        ["t2"]
+        ["t3", "t2"]
+    );
+    let deadline = Instant::now() + Duration::from_millis(WAIT_MS_MAX);
+    while fixture.record("auth/token/create/ht2").await.is_some() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(fixture.record("auth/token/create/ht2").await.is_none());
+    // The token store's hook removes a revoked token's lease without calling back.
+    for hash in ["t4", "t5"] {
+        manager
+            .remove_token_lease("auth/token/create", hash)
+            .await
+            .expect("remove");
+    }
+    assert_eq!(
+        *fixture.backends.tokens_revoked.lock().expect("lock"),
+        ["t3", "t2"]
     );
 
-    // t3's expiry survives a restart.
+    // A token expiry record of an older version becomes the token's lease on start (or is
+    // dropped when the token is gone); token leases survive a restart.
+    fixture.manager.stop().await;
+    for hash in ["legacy", "missing"] {
+        let record = entry::TokenExpiry {
+            token_hash: hash.into(),
+            expire_time_ns: 1,
+            revoke_attempts: 0,
+        };
+        let key = format!("sys/expire/{}{hash}", entry::TOKEN_EXPIRY_PREFIX);
+        fixture
+            .storage
+            .put(&key, entry::encode(&record).expect("encode"))
+            .await
+            .expect("put");
+    }
+    fixture.manager.start().await.expect("restart");
+    assert_eq!(fixture.manager.timers_armed(), 1);
+    assert!(
+        fixture
+            .record("auth/token/create-orphan/hlegacy")
+            .await
+            .is_some()
+    );
+    let legacy_left = fixture
+        .storage
+        .list(&format!("sys/expire/{}", entry::TOKEN_EXPIRY_PREFIX))
+        .await
+        .expect("list");
+    assert!(legacy_left.is_empty(), "{legacy_left:?}");
     fixture.manager.stop().await;
     fixture.manager.start().await.expect("restart");
     assert_eq!(fixture.manager.timers_armed(), 1);
@@ -582,6 +691,7 @@ async fn restore_timing_is_reported() {
             revoke_attempts: 0,
             revoke_error: None,
             irrevocable: false,
+            auth_token: None,
         };
         operations.push(Operation::Put {
             key: format!("sys/expire/{}", entry::lease_key(&lease_id)),

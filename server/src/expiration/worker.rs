@@ -1,7 +1,7 @@
 //! What runs when a timer fires, and the revocation paths shared with the API: one lease,
 //! many leases with bounded concurrency, a token's leases, and tidy.
 
-use super::entry::{self, LeaseEntry, TOKEN_INDEX_PREFIX, TokenExpiry};
+use super::entry::{self, LeaseEntry, TOKEN_INDEX_PREFIX};
 use super::scheduler::TimerKey;
 use super::{Error, Inner, TidyReport};
 use std::collections::HashMap;
@@ -71,12 +71,11 @@ impl Inner {
     pub(super) async fn fire(self: Arc<Self>, generation: u64, key: TimerKey) {
         match key {
             TimerKey::Lease(lease_id) => self.fire_lease(generation, lease_id).await,
-            TimerKey::Token(token_hash) => self.fire_token(generation, token_hash).await,
         }
     }
 
-    async fn fire_lease(&self, generation: u64, lease_id: Arc<str>) {
-        let _guard = self.lock_for(&lease_id).lock().await;
+    async fn fire_lease(self: &Arc<Self>, generation: u64, lease_id: Arc<str>) {
+        let guard = self.lock_for(&lease_id).lock().await;
         if !self.is_current(generation) {
             return;
         }
@@ -96,6 +95,22 @@ impl Inner {
         // Renewed between the timer firing and this worker taking the lock.
         if !entry.irrevocable && entry.expire_time_ns > self.now_ns() {
             self.arm(TimerKey::Lease(lease_id), entry.expire_time_ns);
+            return;
+        }
+        if let Some(token_hash) = entry.auth_token.clone() {
+            // The lock covers reading the record only: revoking the token calls into the
+            // token store, whose revocation hook calls back into this manager (it removes
+            // this very record, under this lock), so holding it across the call deadlocks.
+            drop(guard);
+            let Err(error) = self.revoke_token_lease(&lease_id, &token_hash).await else {
+                tracing::debug!("expired token revoked");
+                return;
+            };
+            let _guard = self.lock_for(&lease_id).lock().await;
+            // Still there (the token store did not get to revoke the token): count the failure.
+            if let Ok(Some(entry)) = self.load(&lease_id).await {
+                self.record_revoke_failure(generation, entry, error).await;
+            }
             return;
         }
         match self.revoke_entry(&entry, false).await {
@@ -148,13 +163,62 @@ impl Inner {
         state.arm(TimerKey::Lease(id), due_ns);
     }
 
-    /// Revokes one lease now, under its lock. Unknown: success.
-    pub(super) async fn revoke_one(&self, lease_id: &str, force: bool) -> Result<(), Error> {
-        let _guard = self.lock_for(lease_id).lock().await;
-        match self.load(lease_id).await? {
-            Some(entry) => self.revoke_entry(&entry, force).await,
-            None => Ok(()),
+    /// Revokes one lease now, under its lock (a token's lease: see
+    /// [`Inner::revoke_token_lease`]). Unknown: success.
+    pub(super) async fn revoke_one(
+        self: &Arc<Self>,
+        lease_id: &str,
+        force: bool,
+    ) -> Result<(), Error> {
+        let guard = self.lock_for(lease_id).lock().await;
+        let Some(entry) = self.load(lease_id).await? else {
+            return Ok(());
+        };
+        let Some(token_hash) = entry.auth_token.clone() else {
+            return self.revoke_entry(&entry, force).await;
+        };
+        drop(guard);
+        match self.revoke_token_lease(lease_id, &token_hash).await {
+            Err(error) if force => {
+                tracing::warn!(lease_id = %lease_id, %error, "token revocation failed; lease record deleted anyway (force)");
+                self.delete_token_lease(lease_id).await
+            }
+            result => result,
         }
+    }
+
+    /// Revokes the token a lease stands for, with no lease lock held: the token's own leases
+    /// expire now (queued), then the token store revokes the token and its children, and its
+    /// hook removes the token's lease ([`Inner::delete_token_lease`]); the record is removed
+    /// here too, for a token the store no longer had.
+    ///
+    /// Returns a boxed `Send` future: `run_bulk` reaches this function and it reaches
+    /// `run_bulk`; the named type ends the recursive one.
+    fn revoke_token_lease<'a>(
+        self: &'a Arc<Self>,
+        lease_id: &'a str,
+        token_hash: &'a str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), Error>> + Send + 'a>> {
+        Box::pin(async move {
+            self.expire_by_token(token_hash).await?;
+            let timeout = Duration::from_millis(self.tuning.revoke_attempt_timeout_ms);
+            match tokio::time::timeout(timeout, self.backends.revoke_token(token_hash)).await {
+                Ok(result) => result?,
+                Err(_) => return Err(Error::internal("token revocation timed out")),
+            }
+            self.delete_token_lease(lease_id).await
+        })
+    }
+
+    /// Deletes a token's lease record and its timer, under the lease lock. Absent: success.
+    pub(super) async fn delete_token_lease(&self, lease_id: &str) -> Result<(), Error> {
+        let _guard = self.lock_for(lease_id).lock().await;
+        self.storage.delete(&entry::lease_key(lease_id)).await?;
+        let id: Arc<str> = Arc::from(lease_id);
+        let mut state = self.lock_state();
+        state.irrevocable.remove(&id);
+        state.disarm(&TimerKey::Lease(id));
+        Ok(())
     }
 
     /// Order (engines-seals-k8s.md §3.4): backend revoke, then the record and its token index
@@ -248,90 +312,8 @@ impl Inner {
         run_bulk(self, lease_ids, Bulk::ExpireNow).await
     }
 
-    async fn fire_token(self: &Arc<Self>, generation: u64, token_hash: Arc<str>) {
-        // The stripe lock covers reading the record only: revoking calls into the token
-        // store, whose revocation hook calls back into this manager (lease expiry, which
-        // takes stripe locks too), so holding it across the call could deadlock.
-        let guard = self.lock_for(&token_hash).lock().await;
-        if !self.is_current(generation) {
-            return;
-        }
-        let key = entry::token_expiry_key(&token_hash);
-        let record: TokenExpiry = match self
-            .storage
-            .get(&key)
-            .await
-            .map_err(Error::from)
-            .and_then(|bytes| bytes.map(|bytes| entry::decode(&key, &bytes)).transpose())
-        {
-            Ok(Some(record)) => record,
-            Ok(None) => return,
-            Err(error) => {
-                tracing::error!(%error, "cannot read token expiry; retrying");
-                self.arm(
-                    TimerKey::Token(token_hash),
-                    self.now_ns().saturating_add(self.backoff_ns(1)),
-                );
-                return;
-            }
-        };
-        if record.expire_time_ns > self.now_ns() {
-            self.arm(TimerKey::Token(token_hash), record.expire_time_ns);
-            return;
-        }
-        drop(guard);
-        match self.revoke_expired_token(&token_hash).await {
-            Ok(()) => match self.storage.delete(&key).await {
-                Ok(()) => tracing::debug!("expired token revoked"),
-                Err(error) => {
-                    tracing::error!(%error, "expired token revoked but its expiry record remains")
-                }
-            },
-            Err(error) => self.record_token_failure(generation, record, error).await,
-        }
-    }
-
-    /// The token's leases expire now (queued), then the token store revokes the token.
-    async fn revoke_expired_token(self: &Arc<Self>, token_hash: &str) -> Result<(), Error> {
-        self.expire_by_token(token_hash).await?;
-        let timeout = Duration::from_millis(self.tuning.revoke_attempt_timeout_ms);
-        match tokio::time::timeout(timeout, self.backends.revoke_token(token_hash)).await {
-            Ok(result) => result,
-            Err(_) => Err(Error::internal("token revocation timed out")),
-        }
-    }
-
-    /// Token revocations retry like leases, then daily; the record is never dropped.
-    async fn record_token_failure(&self, generation: u64, mut record: TokenExpiry, error: Error) {
-        record.revoke_attempts = record.revoke_attempts.saturating_add(1);
-        let key = entry::token_expiry_key(&record.token_hash);
-        match entry::encode(&record) {
-            Ok(bytes) => {
-                if let Err(persist_error) = self.storage.put(&key, bytes).await {
-                    tracing::error!(error = %persist_error, "cannot record failed token revocation");
-                }
-            }
-            Err(encode_error) => {
-                tracing::error!(error = %encode_error, "cannot encode token expiry")
-            }
-        }
-        let delay_ns = match record.revoke_attempts >= self.tuning.revoke_attempts_max {
-            true => self.irrevocable_retry_ns(),
-            false => self.backoff_ns(record.revoke_attempts),
-        };
-        tracing::warn!(attempts = record.revoke_attempts, %error, "expired token revocation failed; retrying");
-        let mut state = self.lock_state();
-        if state.generation == generation {
-            let due_ns = self.now_ns().saturating_add(delay_ns);
-            state.arm(
-                TimerKey::Token(Arc::from(record.token_hash.as_str())),
-                due_ns,
-            );
-        }
-    }
-
     /// One tidy pass; see `ExpirationManager::tidy_now`.
-    pub(super) async fn tidy(&self) -> Result<TidyReport, Error> {
+    pub(super) async fn tidy(self: &Arc<Self>) -> Result<TidyReport, Error> {
         let mut report = TidyReport::default();
         let mut token_exists: HashMap<String, bool> = HashMap::new();
         for lease_id in self.walk("").await? {
@@ -339,7 +321,9 @@ impl Inner {
                 continue;
             };
             report.leases_checked += 1;
-            let keep = match entry.token_hash.as_deref() {
+            // A token's own lease names the token in `auth_token`; it stays while the token does.
+            let owner = entry.auth_token.as_deref().or(entry.token_hash.as_deref());
+            let keep = match owner {
                 None | Some("") => false,
                 Some(hash) => match token_exists.get(hash) {
                     Some(exists) => *exists,

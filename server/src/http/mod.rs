@@ -4,6 +4,7 @@
 
 mod request;
 mod response;
+mod snapshot;
 
 use crate::core::Core;
 use axum::Router;
@@ -20,6 +21,9 @@ pub fn app(core: Arc<Core>) -> Router {
 
 async fn handle(State(core): State<Arc<Core>>, http_request: HttpRequest<Body>) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
+    if snapshot::is_snapshot_request(&http_request) {
+        return snapshot::handle(core, http_request, &request_id).await;
+    }
     let parsed = match request::parse(http_request, &request_id).await {
         Ok(parsed) => parsed,
         Err(early) => return early.into_response(&request_id),

@@ -172,7 +172,7 @@ fn check_patch_content_type(headers: &HeaderMap) -> Result<(), Error> {
 
 /// Reads the body up to the limit. Past it, the rest is read and discarded (up to a drain
 /// cap) before answering 413, so the client sees the answer instead of a reset connection.
-async fn read_body(body: Body) -> Result<bytes::Bytes, Error> {
+pub(super) async fn read_body(body: Body) -> Result<bytes::Bytes, Error> {
     use http_body_util::BodyExt;
     let mut body = body;
     let mut collected = bytes::BytesMut::new();
@@ -227,7 +227,8 @@ fn parse_body(headers: &HeaderMap, bytes: &[u8]) -> Result<Map<String, Value>, E
         }
         return Ok(data);
     }
-    match serde_json::from_slice::<Value>(bytes) {
+    // Numbers keep the client's spelling (REQ-06): KV stores them as sent.
+    match loose::json_verbatim(bytes) {
         Ok(Value::Object(data)) => Ok(data),
         Ok(Value::Null) => Ok(Map::new()),
         Ok(other) => Err(Error::invalid(format!(
@@ -283,7 +284,7 @@ fn wrap_ttl(headers: &HeaderMap) -> Result<Option<u64>, Error> {
 }
 
 /// HDR-01/02: `X-Vault-Token` wins; else `Authorization: Bearer <token>`.
-fn client_token(headers: &HeaderMap) -> Option<String> {
+pub(super) fn client_token(headers: &HeaderMap) -> Option<String> {
     if let Some(token) = headers
         .get("x-vault-token")
         .and_then(|value| value.to_str().ok())

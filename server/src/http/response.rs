@@ -65,16 +65,18 @@ pub fn plain_not_found() -> Response {
     response
 }
 
+/// Fields in the order a JSON object (sorted keys) prints them, so the envelope serialises
+/// directly to the same bytes.
 #[derive(Serialize)]
 struct Envelope<'a> {
-    request_id: &'a str,
+    auth: &'a Option<Value>,
+    data: &'a Option<Value>,
+    lease_duration: u64,
     lease_id: &'a str,
     renewable: bool,
-    lease_duration: u64,
-    data: &'a Option<Value>,
-    wrap_info: Option<Value>,
+    request_id: &'a str,
     warnings: Option<&'a [String]>,
-    auth: &'a Option<Value>,
+    wrap_info: Option<Value>,
 }
 
 fn envelope(secret: Secret, request_id: &str) -> (StatusCode, Option<Vec<u8>>) {
@@ -97,16 +99,21 @@ fn envelope(secret: Secret, request_id: &str) -> (StatusCode, Option<Vec<u8>>) {
         warnings: (!secret.warnings.is_empty()).then_some(secret.warnings.as_slice()),
         auth: &secret.auth,
     };
+    let status = StatusCode::from_u16(secret.status).unwrap_or(StatusCode::OK);
+    if !secret.inject_top_level {
+        // Straight to bytes: `to_value` would re-parse every number and respell exponents
+        // (`1e3` → `1e+3`), and KV answers numbers as the client wrote them (REQ-06).
+        let body = serde_json::to_vec(&envelope)
+            .unwrap_or_else(|_| br#"{"errors":["internal error"]}"#.to_vec());
+        return (status, Some(body));
+    }
     let mut body = serde_json::to_value(envelope).unwrap_or(Value::Null);
     if secret.inject_top_level
         && let (Value::Object(top), Some(Value::Object(data))) = (&mut body, &secret.data)
     {
         inject(top, data);
     }
-    (
-        StatusCode::from_u16(secret.status).unwrap_or(StatusCode::OK),
-        Some(to_bytes(&body)),
-    )
+    (status, Some(to_bytes(&body)))
 }
 
 /// ENV-09: data keys copied to the top level; envelope fields win on a clash.

@@ -9,6 +9,7 @@ mod path_leases;
 mod path_mounts;
 mod path_policy;
 mod path_raft;
+pub mod path_raft_snapshot;
 mod path_rekey;
 mod path_seal;
 mod path_ui;
@@ -31,6 +32,7 @@ pub fn path_table() -> PathTable<Core> {
     paths.extend(path_leases::paths());
     paths.extend(path_wrapping::paths());
     paths.extend(path_raft::paths());
+    paths.extend(path_raft_snapshot::paths());
     PathTable::new(paths)
 }
 

@@ -133,7 +133,9 @@ const GO_ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 async fn read_leader(core: Arc<Core>, _input: Input<NoFields>) -> Result<Reply, Error> {
     core.require_unsealed()?;
     let status = core.raft().status();
-    let active_time = match (status.is_leader, core.active_since()) {
+    // HA: the time this node became the active node; a single node is active from unseal.
+    let activated_at = core.cluster().and_then(|cluster| cluster.activated_at());
+    let active_time = match (status.is_leader, activated_at.or(core.active_since())) {
         (true, Some(since)) => since
             .format(&Rfc3339)
             .unwrap_or_else(|_| GO_ZERO_TIME.to_string()),

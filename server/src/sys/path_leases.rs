@@ -1,5 +1,6 @@
 //! `sys/leases/*` and the legacy `sys/renew`, `sys/revoke` (LSE-01..07). Every handler calls
-//! the expiration manager; sudo on `revoke-prefix`, `revoke-force` and `LIST lookup/` is the
+//! the expiration manager, which also holds the leases of tokens (lookup, list and revoke
+//! work on them); sudo on `revoke-prefix`, `revoke-force` and `LIST lookup/` is the
 //! ACL's business (vault-core-api.md §2.10).
 
 use crate::core::Core;
@@ -84,7 +85,8 @@ struct RenewFields {
 
 /// `PUT sys/leases/renew {"lease_id","increment"}` (also `/<id>` and legacy `sys/renew`): the
 /// envelope carries `lease_id`, `renewable`, `lease_duration`, and `data` is null. The body's
-/// `lease_id` wins over the URL's, as in Vault.
+/// `lease_id` wins over the URL's, as in Vault. A token's lease (`auth/token/create/h…`) is
+/// refused: `tokens cannot be renewed through this endpoint`.
 async fn write_renew(core: Arc<Core>, input: Input<RenewFields>) -> Result<Reply, Error> {
     let fields = input.fields;
     let lease_id = first_non_empty(&fields.lease_id, &fields.url_lease_id);

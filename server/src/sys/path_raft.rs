@@ -1,8 +1,10 @@
-//! `sys/storage/raft/*` (RFT-01, RFT-03, RFT-04, RFT-09): join, the bootstrap handshake,
-//! the configuration and remove-peer. The handshake's wire format is ours (RFT-09); the
-//! protocol is described in `cluster/join.rs`.
+//! `sys/storage/raft/*` (RFT-01, RFT-03, RFT-04, RFT-07, RFT-08, RFT-09): join, the
+//! bootstrap handshake, the configuration, remove-peer and autopilot; and `sys/step-down`
+//! (SD-01), the other HA operation. The handshake's wire format is ours (RFT-09); the
+//! protocol is described in `cluster/join.rs`, step-down in `cluster/stepdown.rs`.
 
 use super::NoFields;
+use crate::cluster::autopilot::{self, AutopilotConfig, StoredConfig};
 use crate::cluster::{self, host_port_of};
 use crate::core::Core;
 use serde::{Deserialize, Serialize};
@@ -26,6 +28,16 @@ pub fn paths() -> Vec<Path<Core>> {
         Path::new("storage/raft/remove-peer")
             .write(write_remove_peer)
             .help("Remove a server from the raft configuration."),
+        Path::new("storage/raft/autopilot/state")
+            .read(read_autopilot_state)
+            .help("The state of the raft cluster as autopilot sees it."),
+        Path::new("storage/raft/autopilot/configuration")
+            .read(read_autopilot_configuration)
+            .write(write_autopilot_configuration)
+            .help("The autopilot configuration."),
+        Path::new("step-down")
+            .write(write_step_down)
+            .help("Make the active node give up leadership to another node."),
     ]
 }
 
@@ -171,14 +183,118 @@ struct RemovePeerFields {
     server_id: String,
 }
 
-/// `POST sys/storage/raft/remove-peer` (RFT-04): 204; an empty id is 400.
+/// `POST sys/storage/raft/remove-peer` (RFT-04): 204 (also for an unknown id, as Vault);
+/// an empty id is 400.
 async fn write_remove_peer(
     core: Arc<Core>,
     input: Input<RemovePeerFields>,
 ) -> Result<Reply, Error> {
-    if input.fields.server_id.is_empty() {
+    let server_id = input.fields.server_id;
+    if server_id.is_empty() {
         return Err(Error::invalid("no server id provided"));
     }
-    core.raft().remove_member(&input.fields.server_id).await?;
+    // Vault (hashicorp/raft) treats removing an unknown server as done.
+    let known = core
+        .raft()
+        .membership()
+        .members
+        .iter()
+        .any(|member| member.name == server_id);
+    if !known {
+        return Ok(Reply::NoContent);
+    }
+    core.raft().remove_member(&server_id).await?;
+    Ok(Reply::NoContent)
+}
+
+/// `GET sys/storage/raft/autopilot/state` (RFT-07): Go's client decodes it with
+/// `mapstructure.Decode`, so every field has Vault's type (`last_contact` a duration
+/// string, `stable_since` RFC 3339, `non_voters` omitted when empty).
+async fn read_autopilot_state(core: Arc<Core>, _input: Input<NoFields>) -> Result<Reply, Error> {
+    let config = AutopilotConfig::effective(&autopilot::load_config(&core).await?);
+    let Some(cluster) = core.cluster() else {
+        return Err(Error::invalid("raft storage is not in use"));
+    };
+    Reply::data(cluster.autopilot.state(&core, &config))
+}
+
+/// `GET sys/storage/raft/autopilot/configuration` (RFT-08): durations as Go strings.
+async fn read_autopilot_configuration(
+    core: Arc<Core>,
+    _input: Input<NoFields>,
+) -> Result<Reply, Error> {
+    let stored = autopilot::load_config(&core).await?;
+    Reply::data(AutopilotConfig::effective(&stored).to_reply())
+}
+
+#[derive(Deserialize)]
+struct AutopilotFields {
+    #[serde(default, deserialize_with = "loose::opt_bool")]
+    cleanup_dead_servers: Option<bool>,
+    #[serde(default, deserialize_with = "loose::opt_seconds")]
+    last_contact_threshold: Option<u64>,
+    #[serde(default, deserialize_with = "loose::opt_seconds")]
+    dead_server_last_contact_threshold: Option<u64>,
+    #[serde(default, deserialize_with = "loose::opt_int")]
+    max_trailing_logs: Option<i64>,
+    #[serde(default, deserialize_with = "loose::opt_int")]
+    min_quorum: Option<i64>,
+    #[serde(default, deserialize_with = "loose::opt_seconds")]
+    server_stabilization_time: Option<u64>,
+    #[serde(default, deserialize_with = "loose::opt_bool")]
+    disable_upgrade_migration: Option<bool>,
+}
+
+/// `POST sys/storage/raft/autopilot/configuration` (RFT-08): 204. Only the supplied fields
+/// are stored (behind the barrier); Vault's checks apply to the merged configuration, and
+/// `disable_upgrade_migration` is refused as Vault OSS refuses it.
+async fn write_autopilot_configuration(
+    core: Arc<Core>,
+    input: Input<AutopilotFields>,
+) -> Result<Reply, Error> {
+    let fields = input.fields;
+    if fields.disable_upgrade_migration.is_some() {
+        return Err(Error::invalid(
+            "disable_upgrade_migration is only available in Vault Enterprise",
+        ));
+    }
+    let count = |value: Option<i64>, name: &str| -> Result<Option<u64>, Error> {
+        value
+            .map(|n| {
+                u64::try_from(n).map_err(|_| Error::invalid(format!("{name} must not be negative")))
+            })
+            .transpose()
+    };
+    let mut stored = autopilot::load_config(&core).await?;
+    let before = stored.clone();
+    let updated = StoredConfig {
+        cleanup_dead_servers: fields.cleanup_dead_servers.or(stored.cleanup_dead_servers),
+        last_contact_threshold_s: fields
+            .last_contact_threshold
+            .or(stored.last_contact_threshold_s),
+        dead_server_last_contact_threshold_s: fields
+            .dead_server_last_contact_threshold
+            .or(stored.dead_server_last_contact_threshold_s),
+        max_trailing_logs: count(fields.max_trailing_logs, "max_trailing_logs")?
+            .or(stored.max_trailing_logs),
+        min_quorum: count(fields.min_quorum, "min_quorum")?.or(stored.min_quorum),
+        server_stabilization_time_s: fields
+            .server_stabilization_time
+            .or(stored.server_stabilization_time_s),
+    };
+    AutopilotConfig::effective(&updated).validate()?;
+    stored = updated;
+    if stored != before {
+        autopilot::store_config(&core, &stored).await?;
+    }
+    Ok(Reply::NoContent)
+}
+
+/// `PUT sys/step-down` (SD-01, sudo): 204. Standbys forward it, so it runs on the active
+/// node, which hands leadership to another voter and keeps out of elections for ~10 s
+/// (HA-09). On a single node it changes nothing.
+async fn write_step_down(core: Arc<Core>, _input: Input<NoFields>) -> Result<Reply, Error> {
+    core.require_unsealed()?;
+    cluster::stepdown::step_down(&core).await;
     Ok(Reply::NoContent)
 }

@@ -1,0 +1,212 @@
+//! Cluster harness for the HA tests: real `tresor` nodes on loopback, each with its own temp
+//! dir, API port and cluster port. Every wait is bounded; a node is stopped only through the
+//! PID of the child this harness started (`Child::kill`, SIGKILL: no shutdown code runs).
+
+use crate::{Client, free_port, tresor_binary};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long a node may take to listen after it was started.
+const LISTEN_DEADLINE: Duration = Duration::from_secs(30);
+
+/// One cluster node: config on disk, a child process while running.
+pub struct Node {
+    pub name: String,
+    pub port: u16,
+    pub cluster_port: u16,
+    pub dir: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl Node {
+    /// Writes the node's config (raft storage, plain-HTTP API listener, `retry_join` to
+    /// `retry_join` when given) and starts it.
+    pub fn new(name: &str, retry_join: Option<&str>) -> Node {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = free_port();
+        let mut cluster_port = free_port();
+        while cluster_port == port {
+            cluster_port = free_port();
+        }
+        let join = match retry_join {
+            Some(leader) => format!("  retry_join {{\n    leader_api_addr = \"{leader}\"\n  }}\n"),
+            None => String::new(),
+        };
+        let config = format!(
+            "storage \"raft\" {{\n  path = \"{data}\"\n  node_id = \"{name}\"\n{join}}}\n\
+             listener \"tcp\" {{\n  address = \"127.0.0.1:{port}\"\n  cluster_address = \"127.0.0.1:{cluster_port}\"\n  tls_disable = true\n}}\n\
+             api_addr = \"http://127.0.0.1:{port}\"\ncluster_addr = \"https://127.0.0.1:{cluster_port}\"\ndisable_mlock = true\n",
+            data = dir.path().join("data").display()
+        );
+        std::fs::write(dir.path().join("config.hcl"), config).expect("write config");
+        let mut node = Node {
+            name: name.to_string(),
+            port,
+            cluster_port,
+            dir,
+            child: None,
+        };
+        node.spawn();
+        node
+    }
+
+    pub fn addr(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.path().join("server.log")
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
+    }
+
+    /// Starts the node (same config, data and ports) and waits until it listens.
+    pub fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .expect("log");
+        let log_err = log.try_clone().expect("log handle");
+        let child = Command::new(tresor_binary())
+            .arg("server")
+            .arg(format!(
+                "-config={}",
+                self.dir.path().join("config.hcl").display()
+            ))
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log_err)
+            .spawn()
+            .expect("start tresor (build it first: cargo build -p tresor)");
+        self.child = Some(child);
+        let deadline = Instant::now() + LISTEN_DEADLINE;
+        while Instant::now() < deadline {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("{} did not listen; log:\n{}", self.name, self.log());
+    }
+
+    /// SIGKILL through the child handle (our own PID only).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub fn client(&self) -> Client {
+        Client::new(&self.addr())
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Polls `check` every 50 ms until it returns `Some`, or panics after `deadline`.
+pub async fn eventually<T>(
+    what: &str,
+    deadline: Duration,
+    mut check: impl AsyncFnMut() -> Option<T>,
+) -> T {
+    let end = Instant::now() + deadline;
+    while Instant::now() < end {
+        if let Some(value) = check().await {
+            return value;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out after {deadline:?} waiting for {what}");
+}
+
+/// `sys/health` status and body, `None` when the node does not answer within 2 s.
+pub async fn health_status(node: &Node) -> Option<(u16, Value)> {
+    let response = reqwest::Client::new()
+        .get(format!("{}/v1/sys/health", node.addr()))
+        .timeout(Duration::from_secs(2))
+        .send()
+        .await
+        .ok()?;
+    let status = response.status().as_u16();
+    let body = response.json().await.unwrap_or(Value::Null);
+    Some((status, body))
+}
+
+/// The voters of the raft configuration as `node` reports it (forwarded to the active node
+/// on standbys); empty when the request fails.
+pub async fn voters(node: &Node, token: &str) -> Vec<String> {
+    let answer = node
+        .client()
+        .with_token(token)
+        .get("sys/storage/raft/configuration")
+        .await;
+    if answer.status != 200 {
+        return Vec::new();
+    }
+    answer.body["data"]["config"]["servers"]
+        .as_array()
+        .map(|servers| {
+            servers
+                .iter()
+                .filter(|server| server["voter"] == json!(true))
+                .filter_map(|server| server["node_id"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Unseals a node that restarted or joined with the cluster's keys, waiting (bounded) until
+/// it knows the cluster's seal configuration.
+pub async fn unseal_member(node: &Node, keys: &[String], threshold: usize) {
+    eventually("seal configuration", Duration::from_secs(30), async || {
+        let answer = node.client().get("sys/seal-status").await;
+        (answer.body["initialized"] == json!(true) && answer.body["t"] == json!(threshold))
+            .then_some(())
+    })
+    .await;
+    let answer = node.client().unseal(&keys[..threshold]).await;
+    assert_eq!(
+        answer.body["sealed"],
+        json!(false),
+        "{} unseal: {}\n{}",
+        node.name,
+        answer.text,
+        node.log()
+    );
+}
+
+/// Starts `size` nodes: node-1 is initialised (3 shares, threshold 2) and unsealed; the others
+/// join through `retry_join` and are unsealed with node-1's keys. Returns the nodes, keys and
+/// root token once all are voters.
+pub async fn cluster(size: usize) -> (Vec<Node>, Vec<String>, String) {
+    let first = Node::new("node-1", None);
+    let leader_addr = first.addr();
+    let (keys, root) = first.client().init_and_unseal(3, 2).await;
+    let mut nodes = vec![first];
+    for n in 2..=size {
+        nodes.push(Node::new(&format!("node-{n}"), Some(&leader_addr)));
+    }
+    for node in &nodes[1..] {
+        unseal_member(node, &keys[1..], 2).await;
+    }
+    eventually("every node a voter", Duration::from_secs(60), async || {
+        (voters(&nodes[0], &root).await.len() == size).then_some(())
+    })
+    .await;
+    (nodes, keys, root)
+}
