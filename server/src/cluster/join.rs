@@ -21,8 +21,8 @@
 //!    ordinary unseal continues with the same unseal key.
 
 use super::limits::{
-    JOIN_CATCH_UP_MS, JOIN_CHALLENGE_TTL_MS, JOIN_CHALLENGES_MAX, JOIN_REQUEST_TIMEOUT_MS,
-    RETRY_JOIN_INTERVAL_MS,
+    JOIN_ADD_LEARNER_PAUSE_MS, JOIN_ADD_LEARNER_RETRY_MS, JOIN_CATCH_UP_MS, JOIN_CHALLENGE_TTL_MS,
+    JOIN_CHALLENGES_MAX, JOIN_REQUEST_TIMEOUT_MS, RETRY_JOIN_INTERVAL_MS,
 };
 use super::tls::{CLUSTER_TLS_PATH, ClusterCa};
 use super::{Cluster, host_port_of};
@@ -36,7 +36,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 use tresor_framework::Error;
 use tresor_seal::{Barrier, KEYRING_PATH, SealConfig, UnsealKey};
-use tresor_storage::{MemoryStorage, Storage};
+use tresor_storage::{MemoryStorage, Storage, StorageError};
 use zeroize::Zeroizing;
 
 const CHALLENGE_BYTES: usize = 32;
@@ -171,9 +171,25 @@ pub async fn accept_answer(
         .await?
         .ok_or_else(|| Error::internal("the cluster CA is missing"))?;
     let node_id = crate::server::node_id_number(server_id);
-    core.raft()
-        .add_learner(node_id, server_id, cluster_addr)
-        .await?;
+    // The HA loop promotes caught-up learners through a joint-consensus membership change;
+    // while that is uncommitted openraft refuses another change (`InProgress`). Nodes that
+    // join one after the other hit that window, and failing here would spend their
+    // single-use challenge (the unseal answered 500), so retry for a bounded time.
+    let retry_until = Instant::now() + Duration::from_millis(JOIN_ADD_LEARNER_RETRY_MS);
+    loop {
+        match core
+            .raft()
+            .add_learner(node_id, server_id, cluster_addr)
+            .await
+        {
+            Ok(()) => break,
+            Err(StorageError::Refused(reason)) if Instant::now() < retry_until => {
+                tracing::debug!(server_id, %reason, "membership change in progress; retrying");
+                tokio::time::sleep(Duration::from_millis(JOIN_ADD_LEARNER_PAUSE_MS)).await;
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
     tracing::info!(server_id, cluster_addr, "node joined as learner");
     Ok(AnswerReply {
         cluster_tls: BASE64.encode(cluster_tls),

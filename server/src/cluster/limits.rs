@@ -10,6 +10,11 @@ pub const JOIN_CHALLENGES_MAX: usize = 64;
 pub const JOIN_CATCH_UP_MS: u64 = 60_000;
 /// Timeout of one call to the leader's API during a join.
 pub const JOIN_REQUEST_TIMEOUT_MS: u64 = 10_000;
+/// How long the leader retries adding a joining node as learner while another membership
+/// change (a learner promotion) is still uncommitted; within `JOIN_REQUEST_TIMEOUT_MS`.
+pub const JOIN_ADD_LEARNER_RETRY_MS: u64 = 5_000;
+/// Pause between those retries.
+pub const JOIN_ADD_LEARNER_PAUSE_MS: u64 = 50;
 /// Pause between `retry_join` rounds.
 pub const RETRY_JOIN_INTERVAL_MS: u64 = 2_000;
 /// Connect timeout of the cluster transport (raft RPC and forwarding).
@@ -33,3 +38,5 @@ pub const STEP_DOWN_ATTEMPT_MS: u64 = 3_000;
 pub const STEP_DOWN_ATTEMPTS_MAX: usize = 2;
 /// How often the active node looks for dead servers to clean up.
 pub const AUTOPILOT_CLEANUP_EVERY_MS: u64 = 1_000;
+
+const _: () = assert!(JOIN_ADD_LEARNER_RETRY_MS < JOIN_REQUEST_TIMEOUT_MS);
