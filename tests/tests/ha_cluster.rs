@@ -1,203 +1,18 @@
 //! HA cluster tests (issue #5): three real `tresor` processes on loopback, each with its own
 //! temp dir, API port and cluster port. Every wait is bounded; only the children started
-//! here are stopped, by PID (`Child::kill`).
+//! here are stopped, by PID (`Child::kill`). The cluster helpers are shared with the other HA
+//! suites (`tresor_tests::cluster`).
 
-use serde_json::{Value, json};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use serde_json::json;
 use std::time::{Duration, Instant};
-use tresor_tests::{Client, free_port, tresor_binary};
-
-/// One cluster node: config on disk, a child process while running.
-struct Node {
-    name: String,
-    port: u16,
-    cluster_port: u16,
-    dir: tempfile::TempDir,
-    child: Option<Child>,
-}
-
-impl Node {
-    fn new(name: &str, retry_join: Option<&str>) -> Node {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let port = free_port();
-        let cluster_port = free_port();
-        let join = match retry_join {
-            Some(leader) => format!("  retry_join {{\n    leader_api_addr = \"{leader}\"\n  }}\n"),
-            None => String::new(),
-        };
-        let config = format!(
-            "storage \"raft\" {{\n  path = \"{data}\"\n  node_id = \"{name}\"\n{join}}}\n\
-             listener \"tcp\" {{\n  address = \"127.0.0.1:{port}\"\n  cluster_address = \"127.0.0.1:{cluster_port}\"\n  tls_disable = true\n}}\n\
-             api_addr = \"http://127.0.0.1:{port}\"\ncluster_addr = \"https://127.0.0.1:{cluster_port}\"\ndisable_mlock = true\n",
-            data = dir.path().join("data").display()
-        );
-        std::fs::write(dir.path().join("config.hcl"), config).expect("write config");
-        let mut node = Node {
-            name: name.to_string(),
-            port,
-            cluster_port,
-            dir,
-            child: None,
-        };
-        node.spawn();
-        node
-    }
-
-    fn addr(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    fn log_path(&self) -> PathBuf {
-        self.dir.path().join("server.log")
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.log_path()).unwrap_or_default()
-    }
-
-    fn spawn(&mut self) {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.log_path())
-            .expect("log");
-        let log_err = log.try_clone().expect("log handle");
-        let child = Command::new(tresor_binary())
-            .arg("server")
-            .arg(format!(
-                "-config={}",
-                self.dir.path().join("config.hcl").display()
-            ))
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(log_err)
-            .spawn()
-            .expect("start tresor (build it first: cargo build -p tresor)");
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("{} did not listen; log:\n{}", self.name, self.log());
-    }
-
-    /// SIGKILL through the child handle (our own PID only).
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    fn client(&self) -> Client {
-        Client::new(&self.addr())
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-/// Polls `check` every 100 ms until it returns `Some`, or panics after `deadline`.
-async fn eventually<T>(
-    what: &str,
-    deadline: Duration,
-    mut check: impl AsyncFnMut() -> Option<T>,
-) -> T {
-    let end = Instant::now() + deadline;
-    while Instant::now() < end {
-        if let Some(value) = check().await {
-            return value;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("timed out after {deadline:?} waiting for {what}");
-}
-
-async fn health_status(node: &Node) -> Option<(u16, Value)> {
-    let response = reqwest::Client::new()
-        .get(format!("{}/v1/sys/health", node.addr()))
-        .timeout(Duration::from_secs(2))
-        .send()
-        .await
-        .ok()?;
-    let status = response.status().as_u16();
-    let body = response.json().await.unwrap_or(Value::Null);
-    Some((status, body))
-}
-
-/// The raft configuration as `node` reports it (forwarded to the active node on standbys).
-async fn voters(node: &Node, token: &str) -> Vec<String> {
-    let answer = node
-        .client()
-        .with_token(token)
-        .get("sys/storage/raft/configuration")
-        .await;
-    if answer.status != 200 {
-        return Vec::new();
-    }
-    answer.body["data"]["config"]["servers"]
-        .as_array()
-        .map(|servers| {
-            servers
-                .iter()
-                .filter(|server| server["voter"] == json!(true))
-                .filter_map(|server| server["node_id"].as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// Starts node-1, initialises and unseals it; node-2 and node-3 join through `retry_join`
-/// and are unsealed with node-1's keys. Returns the nodes, keys and root token once all
-/// three are voters.
-async fn three_node_cluster() -> (Vec<Node>, Vec<String>, String) {
-    let first = Node::new("node-1", None);
-    let leader_addr = first.addr();
-    let (keys, root) = first.client().init_and_unseal(3, 2).await;
-    let nodes = vec![
-        first,
-        Node::new("node-2", Some(&leader_addr)),
-        Node::new("node-3", Some(&leader_addr)),
-    ];
-    for node in &nodes[1..] {
-        // retry_join fetched the challenge: the node reports the cluster's seal config.
-        eventually("join challenge", Duration::from_secs(30), async || {
-            let answer = node.client().get("sys/seal-status").await;
-            (answer.body["initialized"] == json!(true) && answer.body["t"] == json!(2))
-                .then_some(())
-        })
-        .await;
-        let answer = node.client().unseal(&keys[1..3]).await;
-        assert_eq!(
-            answer.body["sealed"],
-            json!(false),
-            "{} unseal: {}\n{}",
-            node.name,
-            answer.text,
-            node.log()
-        );
-    }
-    eventually("three voters", Duration::from_secs(30), async || {
-        (voters(&nodes[0], &root).await.len() == 3).then_some(())
-    })
-    .await;
-    (nodes, keys, root)
-}
+use tresor_tests::cluster::{Node, cluster, eventually, health_status, voters};
 
 /// Goal: nodes join with the cluster's keys, standbys report themselves as such and
 /// forward reads and writes to the active node, every write is readable on every node,
 /// and a forwarding opt-out gets a 307 to the active node.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ha_nodes_join_forward_and_read_after_write() {
-    let (nodes, _keys, root) = three_node_cluster().await;
+    let (nodes, _keys, root) = cluster(3).await;
     let leader = &nodes[0];
     for standby in &nodes[1..] {
         let (status, body) = health_status(standby).await.expect("health");
@@ -291,7 +106,7 @@ async fn ha_nodes_join_forward_and_read_after_write() {
 /// through the survivors; the killed node restarts, is unsealed and rejoins as a standby.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ha_leader_killed_fails_over_and_rejoins() {
-    let (mut nodes, keys, root) = three_node_cluster().await;
+    let (mut nodes, keys, root) = cluster(3).await;
     let mounted = nodes[0]
         .client()
         .with_token(&root)
