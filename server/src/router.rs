@@ -139,7 +139,9 @@ impl Core {
         {
             return Err(acl_denied());
         }
-        request.caller = Some(caller_of(token, decision.root_privileges));
+        if let Some(caller) = request.caller.as_mut() {
+            caller.has_sudo |= decision.root_privileges;
+        }
         if help {
             return self.help_reply(&mounted.backend, &request.path);
         }

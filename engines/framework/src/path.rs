@@ -104,7 +104,8 @@ impl<B: Send + Sync + 'static> Path<B> {
         let boxed: Handler<B> = Arc::new(move |backend, request, captures, field_errors| {
             let handler = handler.clone();
             Box::pin(async move {
-                let fields = decode_input::<I>(&request, &captures, field_errors)?;
+                let mut request = request;
+                let fields = decode_input::<I>(&mut request, &captures, field_errors)?;
                 handler(
                     backend,
                     Input {
@@ -196,16 +197,39 @@ impl<B: Send + Sync + 'static> Path<B> {
     }
 }
 
+/// Deserialises the typed input from the request data with the captures laid over it.
+/// The data is borrowed, not copied (a body may be 32 MiB): the captures are inserted for the
+/// duration of the decode and the overwritten body values put back afterwards, so handlers
+/// still see the body exactly as sent.
 fn decode_input<I: DeserializeOwned>(
-    request: &Request,
+    request: &mut Request,
     captures: &Captures,
     field_errors: FieldErrors,
 ) -> Result<I, Error> {
-    let mut data = request.data.clone();
-    for (name, value) in &captures.values {
-        data.insert((*name).to_string(), Value::String(value.clone()));
+    let mut data = std::mem::take(&mut request.data);
+    let overwritten: Vec<(&'static str, Option<Value>)> = captures
+        .values
+        .iter()
+        .map(|(name, value)| {
+            (
+                *name,
+                data.insert((*name).to_string(), Value::String(value.clone())),
+            )
+        })
+        .collect();
+    let merged = Value::Object(data);
+    let decoded = serde_path_to_error::deserialize(&merged);
+    let Value::Object(mut data) = merged else {
+        unreachable!("built as an object above");
+    };
+    for (name, previous) in overwritten {
+        match previous {
+            Some(previous) => data.insert(name.to_string(), previous),
+            None => data.remove(name),
+        };
     }
-    serde_path_to_error::deserialize(Value::Object(data)).map_err(|error| {
+    request.data = data;
+    decoded.map_err(|error| {
         let field = match error.path().iter().next() {
             Some(serde_path_to_error::Segment::Map { key }) => Some(key.clone()),
             _ => None,
