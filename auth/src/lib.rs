@@ -10,6 +10,6 @@ mod token;
 
 pub use error::AuthError;
 pub use token::{
-    Clock, CreateToken, TokenEntry, TokenLifecycleHook, TokenRole, TokenStore, TokenType,
-    TtlRequest, calculate_ttl, generate_token, token_backend,
+    CacheGate, Clock, CreateToken, TokenEntry, TokenLifecycleHook, TokenRole, TokenStore,
+    TokenType, TtlRequest, calculate_ttl, generate_token, token_backend,
 };

@@ -27,6 +27,18 @@ fn acl_denied() -> Error {
     )
 }
 
+/// Whether the ACL's verdict on a write depends on it being a create or an update. Both
+/// checks use the same winning rule, so only `allowed` can differ between them.
+fn acl_tells_create_from_update(
+    acl: &tresor_auth::policy::Acl,
+    path: &str,
+    data: &serde_json::Map<String, serde_json::Value>,
+) -> bool {
+    !acl.is_root()
+        && acl.check(Operation::Create, path, data).allowed
+            != acl.check(Operation::Update, path, data).allowed
+}
+
 /// A missing, unknown or expired token: 403 with the reference server's text.
 fn token_denied() -> Error {
     Error::new(ErrorKind::PermissionDenied, "permission denied")
@@ -122,9 +134,12 @@ impl Core {
         );
         request.caller = Some(caller_of(token, false));
 
-        // Vault asks the path whether a write creates or updates, for the ACL.
+        // Vault asks the path whether a write creates or updates, for the ACL. The answer
+        // is a storage read; it is skipped when neither the ACL nor the handler could care.
         if request.operation == Operation::Update
             && let MountBackend::Logical(backend) = &mounted.backend
+            && (backend.handlers_tell_create_from_update()
+                || acl_tells_create_from_update(&acl, &full_path, &request.data))
             && backend.exists(request.clone()).await? == Some(false)
         {
             request.operation = Operation::Create;

@@ -221,6 +221,21 @@ impl RaftStorage {
         }
     }
 
+    /// `Some(term)` while this node leads and has applied an entry of its own term: every
+    /// write committed before this term is then applied here, and every later one goes
+    /// through this node. Caches of decoded state (token entries) are valid within one such
+    /// epoch and must start over in the next.
+    pub fn leader_epoch(&self) -> Option<u64> {
+        let metrics = self.raft.metrics();
+        let metrics = metrics.borrow();
+        let current = metrics.state == ServerState::Leader
+            && metrics.current_leader == Some(self.node_id)
+            && metrics
+                .last_applied
+                .is_some_and(|l| l.leader_id.term == metrics.current_term);
+        current.then_some(metrics.current_term)
+    }
+
     pub fn durability_stats(&self) -> DurabilityStats {
         DurabilityStats {
             log_syncs: self.log_stats.log_syncs.load(Ordering::Relaxed),

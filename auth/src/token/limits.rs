@@ -15,6 +15,10 @@ pub const SYSTEM_MAX_TTL_SECONDS: u64 = 2_764_800;
 /// running unbounded (the caller may retry: revocation is idempotent).
 pub const REVOKE_TREE_TOKENS_MAX: usize = 1_000_000;
 
+/// Decoded token entries kept in memory on the active node (~1 KiB each); when full the
+/// cache starts over rather than tracking recency, which is cheap and bounded.
+pub const TOKEN_CACHE_ENTRIES_MAX: usize = 16_384;
+
 /// Striped per-token locks serialising `num_uses` decrements, renewals and revocations.
 pub const TOKEN_LOCK_STRIPES: usize = 64;
 

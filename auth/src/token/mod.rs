@@ -12,6 +12,7 @@
 //! Vault path group (`path_create.rs`, `path_lookup.rs`, ...).
 
 mod backend;
+mod cache;
 mod entry;
 pub mod limits;
 mod path_accessors;
@@ -27,6 +28,7 @@ mod ttl;
 mod tests;
 
 pub use backend::token_backend;
+pub use cache::CacheGate;
 pub use entry::{CreateToken, TokenEntry, TokenRole, TokenType};
 pub use store::{Clock, TokenLifecycleHook, TokenStore, generate_token};
 pub use ttl::{TtlRequest, calculate_ttl};

@@ -1,6 +1,7 @@
 //! The token store: tokens kept as salted hashes, their accessor and parent indexes, roles,
 //! use counting, lazy expiry, renewal and tree revocation.
 
+use super::cache::{CacheGate, EntryCache};
 use super::entry::{CreateToken, NANOS_PER_SECOND, TokenEntry, TokenRole, TokenType};
 use super::limits::{
     REVOKE_TREE_TOKENS_MAX, TOKEN_BYTES_MAX, TOKEN_LOCK_STRIPES, TOKEN_RANDOM_CHARS,
@@ -81,6 +82,7 @@ pub struct TokenStore {
     hook: RwLock<Option<Arc<dyn TokenLifecycleHook>>>,
     locks: Vec<tokio::sync::Mutex<()>>,
     pub(crate) tidy_running: AtomicBool,
+    cache: EntryCache,
 }
 
 impl TokenStore {
@@ -100,6 +102,7 @@ impl TokenStore {
                 .map(|_| tokio::sync::Mutex::new(()))
                 .collect(),
             tidy_running: AtomicBool::new(false),
+            cache: EntryCache::default(),
         }
     }
 
@@ -111,8 +114,16 @@ impl TokenStore {
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(hook);
     }
 
-    /// Forgets cached material; called when the barrier seals.
+    /// Lets lookups use the in-memory entry cache while `gate` answers an epoch (see
+    /// `cache.rs` for when that is safe). Without a gate nothing is cached.
+    pub fn set_cache_gate(&self, gate: CacheGate) {
+        self.cache.set_gate(gate);
+    }
+
+    /// Forgets cached material; called when the barrier seals, the node changes HA role or
+    /// storage is replaced by a snapshot.
     pub fn clear_cache(&self) {
+        self.cache.clear();
         *self
             .salt
             .write()
@@ -274,7 +285,9 @@ impl TokenStore {
                 value: Vec::new(),
             });
         }
-        self.storage.batch(operations).await?;
+        let written = self.storage.batch(operations).await;
+        self.cache.invalidate(&id_hash);
+        written?;
         if let Some(hook) = self.hook() {
             hook.token_expiry_set(&entry).await?;
         }
@@ -302,9 +315,13 @@ impl TokenStore {
     }
 
     async fn write_entry(&self, entry: &TokenEntry) -> Result<(), AuthError> {
-        self.storage
+        let written = self
+            .storage
             .put(&format!("{ID_PREFIX}{}", entry.id_hash), encode(entry)?)
-            .await?;
+            .await;
+        // Also after a failed write: storage may or may not hold the new entry.
+        self.cache.invalidate(&entry.id_hash);
+        written?;
         Ok(())
     }
 
@@ -320,9 +337,16 @@ impl TokenStore {
 
     /// [`TokenStore::lookup`] by the token's hash (the caller's `token_hash`).
     pub async fn lookup_by_hash(&self, token_hash: &str) -> Result<Option<TokenEntry>, AuthError> {
+        let ticket = match self.cache.get(token_hash) {
+            Ok(entry) => return self.live(entry).await,
+            Err(ticket) => ticket,
+        };
         let Some(entry) = self.read_entry(token_hash).await? else {
             return Ok(None);
         };
+        if let Some(ticket) = ticket {
+            self.cache.insert(ticket, &entry);
+        }
         self.live(entry).await
     }
 
@@ -485,7 +509,9 @@ impl TokenStore {
                 key: format!("{PARENT_PREFIX}{parent}/{token_hash}"),
             });
         }
-        self.storage.batch(operations).await?;
+        let removed = self.storage.batch(operations).await;
+        self.cache.invalidate(token_hash);
+        removed?;
         Ok(())
     }
 

@@ -68,6 +68,9 @@ impl Harness {
         ));
         let hook = Arc::new(RecordingHook::default());
         store.set_lifecycle_hook(hook.clone());
+        // Every test runs with the entry cache on, as on an active node: each expectation
+        // below also proves the cache never answers what storage no longer holds.
+        store.set_cache_gate(Arc::new(|| Some(1)));
         let backend = token_backend(store.clone());
         let root = store.create_root(None).await.expect("root token");
         let harness = Harness {
@@ -1447,4 +1450,62 @@ async fn role_tokens_renew_with_the_roles_period() {
         ),
     )
     .await;
+}
+
+#[tokio::test]
+async fn entry_cache_follows_writes_epochs_and_gate() {
+    // Goal: the entry cache answers only what storage holds: a write behind the store's back
+    // is invisible until the epoch changes, renewals and revocations through the store are
+    // seen at once, a closed gate reads storage, and use-limited tokens are never cached.
+    let (h, root) = Harness::new().await;
+    let epoch = Arc::new(std::sync::atomic::AtomicU64::new(1));
+    let open = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let (gate_epoch, gate_open) = (epoch.clone(), open.clone());
+    h.store.set_cache_gate(Arc::new(move || {
+        gate_open
+            .load(Ordering::SeqCst)
+            .then(|| gate_epoch.load(Ordering::SeqCst))
+    }));
+    let token = h
+        .create(&root, json!({"ttl": 600, "policies": ["dev"]}))
+        .await;
+    let cached = h.entry(&token).await.expect("live");
+
+    // Another node (a previous leader) rewrites the entry in storage.
+    let mut changed = cached.clone();
+    changed.policies = vec!["ops".into()];
+    let key = format!("sys/token/id/{}", cached.id_hash);
+    h.memory
+        .put(&key, serde_json::to_vec(&changed).expect("encode"))
+        .await
+        .expect("put");
+    assert_eq!(
+        h.entry(&token).await.expect("live").policies,
+        cached.policies
+    );
+    // A closed gate (a standby) always reads storage.
+    open.store(false, Ordering::SeqCst);
+    assert_eq!(h.entry(&token).await.expect("live").policies, vec!["ops"]);
+    open.store(true, Ordering::SeqCst);
+    // A new epoch starts empty.
+    epoch.store(2, Ordering::SeqCst);
+    assert_eq!(h.entry(&token).await.expect("live").policies, vec!["ops"]);
+    assert_eq!(h.entry(&token).await.expect("live").policies, vec!["ops"]);
+
+    // Revocation through the store is seen at once.
+    h.store.revoke_tree(&token).await.expect("revoke");
+    assert!(h.entry(&token).await.is_none());
+
+    // Use-limited tokens count every use in storage.
+    let limited = h.create(&root, json!({"num_uses": 3})).await;
+    for remaining in [2, 1] {
+        let used = h
+            .store
+            .use_token(&limited)
+            .await
+            .expect("use")
+            .expect("live");
+        assert_eq!(used.num_uses, remaining);
+        assert_eq!(h.entry(&limited).await.expect("live").num_uses, remaining);
+    }
 }

@@ -36,6 +36,13 @@ pub trait Backend: Send + Sync + 'static {
     async fn exists(&self, _request: Request) -> Result<Option<bool>, Error> {
         Ok(None)
     }
+    /// Whether a handler may act differently on `create` than on `update` (transit's
+    /// encrypt creates a missing key only on `create`). A backend that answers `false` lets
+    /// the router skip the existence check, a storage read, when the ACL grants `create` and
+    /// `update` alike (always for root): the outcome could not differ.
+    fn handlers_tell_create_from_update(&self) -> bool {
+        true
+    }
     /// Revokes what a lease stands for (a database user, ...), given the `internal_data` the
     /// backend attached when it issued the lease. This is the lease-revocation seam of the
     /// expiration manager: it retries failures with backoff, so this must be idempotent.

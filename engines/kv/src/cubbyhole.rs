@@ -53,6 +53,11 @@ impl Backend for CubbyholeBackend {
     async fn exists(&self, request: Request) -> Result<Option<bool>, Error> {
         self.for_caller(&request)?.exists(request).await
     }
+
+    /// Cubbyhole writes are KV v1 upserts.
+    fn handlers_tell_create_from_update(&self) -> bool {
+        false
+    }
 }
 
 /// Deletes everything in one token's cubbyhole (called when the token is revoked).

@@ -110,6 +110,11 @@ impl Backend for KvBackend {
     async fn exists(&self, request: Request) -> Result<Option<bool>, Error> {
         KvBackend::exists(self, request).await
     }
+
+    /// KV writes are upserts: the existence check only serves the ACL.
+    fn handlers_tell_create_from_update(&self) -> bool {
+        false
+    }
 }
 
 /// The v2 table; the catch-all comes last so valid paths match first (Vault's `pathInvalid`).

@@ -21,7 +21,6 @@ use axum::http::{HeaderMap, HeaderValue, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
 use std::time::Duration;
-use tower::ServiceExt;
 use tresor_framework::limits::REQUEST_BODY_BYTES_MAX;
 
 /// The API app behind the HA front door.
@@ -30,19 +29,14 @@ pub fn api_app(core: Arc<Core>) -> Router {
 }
 
 async fn front(State(core): State<Arc<Core>>, request: Request<Body>) -> Response {
-    let api = crate::http::app(core.clone());
     let decision = match core.cluster() {
         Some(cluster) => decide(&core, cluster, &request),
         None => Decision::Local,
     };
-    let outcome = match decision {
-        Decision::Local => api.oneshot(request).await,
-        Decision::Redirect => return redirect(&core, &path_and_query(&request)).await,
-        Decision::Forward => return forward(&core, api, request).await,
-    };
-    match outcome {
-        Ok(response) => response,
-        Err(never) => match never {},
+    match decision {
+        Decision::Local => crate::http::serve(core, request).await,
+        Decision::Redirect => redirect(&core, &path_and_query(&request)).await,
+        Decision::Forward => forward(&core, request).await,
     }
 }
 
@@ -86,7 +80,7 @@ fn serves_locally_on_standby(sys_path: &str) -> bool {
     crate::sys::is_unauthenticated(sys_path) || sys_path == "seal"
 }
 
-async fn forward(core: &Arc<Core>, api: Router, request: Request<Body>) -> Response {
+async fn forward(core: &Arc<Core>, request: Request<Body>) -> Response {
     let (Some(cluster), Some(leader)) = (core.cluster(), core.raft().leader()) else {
         return no_active_node(StatusCode::INTERNAL_SERVER_ERROR);
     };
@@ -97,10 +91,7 @@ async fn forward(core: &Arc<Core>, api: Router, request: Request<Body>) -> Respo
     let Ok(body) = axum::body::to_bytes(body, REQUEST_BODY_BYTES_MAX).await else {
         // Too large to buffer: the local handler gives Vault's 413.
         let request = Request::from_parts(parts, Body::empty());
-        return match api.oneshot(request).await {
-            Ok(response) => response,
-            Err(never) => match never {},
-        };
+        return crate::http::serve(core.clone(), request).await;
     };
     let path_and_query = parts
         .uri

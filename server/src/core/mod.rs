@@ -120,6 +120,10 @@ impl Core {
         });
         core.tokens
             .set_lifecycle_hook(Arc::new(CoreTokenHook(Arc::downgrade(&core))));
+        // Token entries are cached only within one raft leadership epoch of this node.
+        let raft = core.raft.clone();
+        core.tokens
+            .set_cache_gate(Arc::new(move || raft.leader_epoch()));
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(periodic::run(Arc::downgrade(&core)));
         }

@@ -20,6 +20,12 @@ pub fn app(core: Arc<Core>) -> Router {
 }
 
 async fn handle(State(core): State<Arc<Core>>, http_request: HttpRequest<Body>) -> Response {
+    serve(core, http_request).await
+}
+
+/// One request through the API, without a router in front: the HA front door calls this
+/// for every request it keeps, so building an axum `Router` per request is not on the hot path.
+pub async fn serve(core: Arc<Core>, http_request: HttpRequest<Body>) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
     if snapshot::is_snapshot_request(&http_request) {
         return snapshot::handle(core, http_request, &request_id).await;
