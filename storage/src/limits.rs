@@ -21,6 +21,10 @@ pub const WRITE_QUEUE_DEPTH_MAX: usize = 1024;
 /// The most queued appends one fdatasync acknowledges (one group commit).
 pub const GROUP_COMMIT_REQUESTS_MAX: usize = 1024;
 
+/// Decoded raft entries kept in memory after append (frame bytes), so applying and
+/// replicating a fresh entry reads no file. A few group-commit batches' worth.
+pub const LOG_TAIL_CACHE_BYTES: u64 = 8 * 1024 * 1024;
+
 /// Superseded records (purged or truncated entries, old votes and commit marks) in the log
 /// file before a purge rewrites it.
 pub const LOG_GARBAGE_RECORDS_MAX: u64 = 4096;

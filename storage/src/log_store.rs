@@ -38,7 +38,8 @@
 
 use crate::StorageError;
 use crate::limits::{
-    GROUP_COMMIT_REQUESTS_MAX, LOG_GARBAGE_RECORDS_MAX, LOG_RECORD_BYTES_MAX, WRITE_QUEUE_DEPTH_MAX,
+    GROUP_COMMIT_REQUESTS_MAX, LOG_GARBAGE_RECORDS_MAX, LOG_RECORD_BYTES_MAX, LOG_TAIL_CACHE_BYTES,
+    WRITE_QUEUE_DEPTH_MAX,
 };
 use crate::types::{Entry, LogId, RaftError, TypeConfig, Vote, io_error};
 use openraft::storage::{LogFlushed, RaftLogStorage};
@@ -93,6 +94,58 @@ struct LogFile {
     committed: Option<LogId>,
     last_purged: Option<LogId>,
     garbage_records: u64,
+    /// The latest appended entries, decoded: openraft reads each entry back to apply it
+    /// right after appending it (and to replicate it), and a file read, CRC check and decode
+    /// per entry cost more than the clone. Bounded by [`LOG_TAIL_CACHE_BYTES`].
+    tail: TailCache,
+}
+
+/// Recently appended entries by index, oldest evicted first; `bytes` counts frame sizes.
+#[derive(Default)]
+struct TailCache {
+    entries: BTreeMap<u64, Entry>,
+    bytes: u64,
+    sizes: BTreeMap<u64, u64>,
+}
+
+impl TailCache {
+    fn insert(&mut self, entry: Entry, frame_bytes: u64) {
+        let index = entry.log_id.index;
+        self.remove_from(index);
+        self.entries.insert(index, entry);
+        self.sizes.insert(index, frame_bytes);
+        self.bytes += frame_bytes;
+        while self.bytes > LOG_TAIL_CACHE_BYTES {
+            let Some((oldest, size)) = self.sizes.pop_first() else {
+                break;
+            };
+            self.entries.remove(&oldest);
+            self.bytes -= size;
+        }
+    }
+
+    /// Forgets entries at `index` and after (a truncation).
+    fn remove_from(&mut self, index: u64) {
+        let removed = self.sizes.split_off(&index);
+        self.bytes -= removed.values().sum::<u64>();
+        self.entries.split_off(&index);
+    }
+
+    /// Forgets entries up to and including `index` (a purge).
+    fn remove_upto(&mut self, index: u64) {
+        let kept = self.sizes.split_off(&(index.saturating_add(1)));
+        let removed = std::mem::replace(&mut self.sizes, kept);
+        self.bytes -= removed.values().sum::<u64>();
+        let kept = self.entries.split_off(&(index.saturating_add(1)));
+        self.entries = kept;
+    }
+
+    fn get(&self, log_id: &LogId) -> Option<Entry> {
+        self.entries
+            .get(&log_id.index)
+            .filter(|entry| entry.log_id == *log_id)
+            .cloned()
+    }
 }
 
 struct LogShared {
@@ -209,13 +262,18 @@ impl LogStore {
         for entry in entries {
             let start = frames.len() as u64;
             let log_id = entry.log_id;
-            encode_frame(&Record::Entry(entry), &mut frames)?;
+            let record = Record::Entry(entry);
+            encode_frame(&record, &mut frames)?;
             let len = frames.len() as u64 - start;
-            located.push((log_id, start, len as u32));
+            let Record::Entry(entry) = record else {
+                continue;
+            };
+            located.push((log_id, start, len as u32, entry));
         }
         let mut state = lock(&self.shared.state);
         let base = self.write_frames(&mut state, &frames)?;
-        for (log_id, start, len) in located {
+        for (log_id, start, len, entry) in located {
+            state.tail.insert(entry, u64::from(len));
             let replaced = state.entries.insert(
                 log_id.index,
                 Located {
@@ -235,6 +293,10 @@ impl LogStore {
         let state = lock(&self.shared.state);
         let mut entries = Vec::new();
         for located in state.entries.range((start, end)).map(|(_, l)| *l) {
+            if let Some(entry) = state.tail.get(&located.log_id) {
+                entries.push(entry);
+                continue;
+            }
             let mut buf = vec![0u8; located.len as usize];
             state.file.read_exact_at(&mut buf, located.offset)?;
             let record = decode_whole_frame(&buf, located.offset)?;
@@ -283,10 +345,12 @@ fn record_without_entry(record: &Record) -> StateChange<'_> {
 fn apply_record_to_state(state: &mut LogFile, change: StateChange<'_>) {
     match change {
         StateChange::Truncate(since) => {
+            state.tail.remove_from(since);
             let removed = state.entries.split_off(&since);
             state.garbage_records += removed.len() as u64 + 1;
         }
         StateChange::Purge(upto) => {
+            state.tail.remove_upto(upto.index);
             let kept = state.entries.split_off(&(upto.index + 1));
             let removed = std::mem::replace(&mut state.entries, kept);
             state.garbage_records += removed.len() as u64 + 1;
@@ -435,6 +499,7 @@ fn empty_state(file: File) -> LogFile {
         committed: None,
         last_purged: None,
         garbage_records: 0,
+        tail: TailCache::default(),
     }
 }
 
@@ -759,6 +824,33 @@ pub(crate) mod tests {
                 }],
             }),
         }
+    }
+
+    #[test]
+    fn tail_cache_is_bounded_and_follows_truncate_and_purge() {
+        let mut tail = TailCache::default();
+        let frame = LOG_TAIL_CACHE_BYTES / 4;
+        for index in 1..=6 {
+            tail.insert(entry(1, index), frame);
+        }
+        assert!(tail.bytes <= LOG_TAIL_CACHE_BYTES);
+        assert_eq!(
+            tail.entries.keys().copied().collect::<Vec<_>>(),
+            [3, 4, 5, 6]
+        );
+        // Another term's entry at the same index is not this one.
+        assert!(tail.get(&entry(2, 5).log_id).is_none());
+        assert!(tail.get(&entry(1, 5).log_id).is_some());
+        tail.remove_from(5);
+        tail.remove_upto(3);
+        assert_eq!(tail.entries.keys().copied().collect::<Vec<_>>(), [4]);
+        assert_eq!(tail.bytes, frame);
+        tail.insert(entry(2, 4), frame);
+        assert_eq!(
+            tail.get(&entry(2, 4).log_id).map(|e| e.log_id.index),
+            Some(4)
+        );
+        assert_eq!(tail.bytes, frame);
     }
 
     fn open(dir: &Path) -> Result<(LogStore, LogOwner), StorageError> {
