@@ -32,8 +32,14 @@ use async_trait::async_trait;
 /// One operation of an atomic [`Storage::batch`].
 #[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Operation {
-    Put { key: String, value: Vec<u8> },
-    Delete { key: String },
+    Put {
+        key: String,
+        #[serde(with = "serde_bytes")]
+        value: Vec<u8>,
+    },
+    Delete {
+        key: String,
+    },
 }
 
 impl std::fmt::Debug for Operation {

@@ -379,19 +379,27 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 fn encode_frame(record: &Record, out: &mut Vec<u8>) -> Result<(), StorageError> {
-    let payload = postcard::to_stdvec(record)
+    // The payload is encoded in place after room for the header, which is filled in after:
+    // one copy of an entry's values fewer than encoding to a separate buffer.
+    let start = out.len();
+    out.resize(start + FRAME_HEADER_BYTES, 0);
+    let encoded = std::mem::take(out);
+    let mut encoded = postcard::to_extend(record, encoded)
         .map_err(|e| StorageError::Other(format!("cannot encode raft log record: {e}")))?;
-    if payload.len() > LOG_RECORD_BYTES_MAX {
+    let payload_len = encoded.len() - start - FRAME_HEADER_BYTES;
+    if payload_len > LOG_RECORD_BYTES_MAX {
+        encoded.truncate(start);
+        *out = encoded;
         return Err(StorageError::Refused(format!(
-            "raft log record of {} bytes exceeds the maximum of {LOG_RECORD_BYTES_MAX}",
-            payload.len()
+            "raft log record of {payload_len} bytes exceeds the maximum of {LOG_RECORD_BYTES_MAX}"
         )));
     }
-    let len = (payload.len() as u32).to_le_bytes();
-    out.extend_from_slice(&len);
-    out.extend_from_slice(&crc32fast::hash(&len).to_le_bytes());
-    out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
-    out.extend_from_slice(&payload);
+    let len = (payload_len as u32).to_le_bytes();
+    let payload_crc = crc32fast::hash(&encoded[start + FRAME_HEADER_BYTES..]).to_le_bytes();
+    encoded[start..start + 4].copy_from_slice(&len);
+    encoded[start + 4..start + 8].copy_from_slice(&crc32fast::hash(&len).to_le_bytes());
+    encoded[start + 8..start + 12].copy_from_slice(&payload_crc);
+    *out = encoded;
     Ok(())
 }
 

@@ -27,3 +27,25 @@ impl StoreBuilder<TypeConfig, LogStore, StateMachineStore, (tempfile::TempDir, L
 fn openraft_storage_suite_passes() {
     Suite::test_all(Builder).expect("openraft storage suite");
 }
+
+/// Goal: `Operation` values encode as one byte slice yet produce the very bytes the plain
+/// `Vec<u8>` encoding did, so raft logs and snapshots written before still decode.
+#[test]
+fn operation_encoding_is_unchanged_by_serde_bytes() {
+    #[derive(serde::Serialize)]
+    enum Plain {
+        Put { key: String, value: Vec<u8> },
+    }
+    let value: Vec<u8> = (0..=255).collect();
+    let new = postcard::to_stdvec(&crate::Operation::Put {
+        key: "k".into(),
+        value: value.clone(),
+    })
+    .expect("encode");
+    let old = postcard::to_stdvec(&Plain::Put {
+        key: "k".into(),
+        value,
+    })
+    .expect("encode");
+    assert_eq!(new, old);
+}
