@@ -1,7 +1,14 @@
 //! Bounds of the HA code, units last.
 
-/// How often the HA loop looks at seal and raft state.
+/// How often the HA loop looks at seal and raft state (it also wakes at once when raft
+/// leadership changes).
 pub const HA_TICK_MS: u64 = 100;
+/// How long a request that reaches the raft leader before it finished becoming the active
+/// node (mounts, policies and lease timers reloaded) waits for that, instead of being served
+/// from stale state. Activation normally takes one raft write and a reload (tens of ms); a
+/// leader that cannot commit (it lost its quorum) answers Vault's 500 after this, well
+/// within a client's timeout (Vault's default is 60 s).
+pub const ACTIVATION_WAIT_MS: u64 = 3_000;
 /// How long a bootstrap challenge stays answerable.
 pub const JOIN_CHALLENGE_TTL_MS: u64 = 120_000;
 /// Unanswered challenges a leader keeps at once; more are refused.
