@@ -31,7 +31,6 @@ pub mod transport;
 use crate::config::RetryJoinConfig;
 use crate::core::Core;
 use limits::ACTIVATION_WAIT_MS;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -84,7 +83,7 @@ pub struct Cluster {
     /// it (`await_activation`).
     active: tokio::sync::watch::Sender<bool>,
     /// Leader side: challenges handed out and not yet answered, by server id.
-    challenges: Mutex<HashMap<String, join::PendingChallenge>>,
+    challenges: Mutex<join::ChallengeTable>,
     /// Joining side: the challenge fetched from the leader, waiting for the unseal keys.
     pending_join: Mutex<Option<join::PendingJoin>>,
     /// Joining side: set while the answer is sent and this node catches up, so the HA loop
@@ -106,7 +105,7 @@ impl Cluster {
             trust: Arc::new(ListenerTrust::default()),
             armed: AtomicBool::new(false),
             active: tokio::sync::watch::Sender::new(false),
-            challenges: Mutex::new(HashMap::new()),
+            challenges: Mutex::new(join::ChallengeTable::default()),
             pending_join: Mutex::new(None),
             joining: AtomicBool::new(false),
             advertisement: Mutex::new(None),
