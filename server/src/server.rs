@@ -85,8 +85,15 @@ fn display_paths(paths: &[PathBuf]) -> String {
         .join(", ")
 }
 
+/// Logs at the configured level; sled and openraft only warn, their info lines are per-RPC
+/// noise. `TRESOR_LOG_FILTER` (tracing directives, e.g. `info,openraft=info`) replaces that
+/// filter for diagnosing raft elections; Vault has no such knob, so it is not a config key.
 fn init_logging(level: &str, format: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(format!("{level},sled=warn,openraft=warn"))
+    let directives = match std::env::var("TRESOR_LOG_FILTER") {
+        Ok(directives) if !directives.trim().is_empty() => directives,
+        _ => format!("{level},sled=warn,openraft=warn"),
+    };
+    let filter = tracing_subscriber::EnvFilter::try_new(directives)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

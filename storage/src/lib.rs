@@ -7,6 +7,7 @@
 //! never sees plaintext: values arrive already encrypted by the barrier (except the few
 //! physical entries the seal itself keeps outside the barrier, which are encrypted by the seal).
 
+mod election;
 mod error;
 pub mod limits;
 mod log_store;
@@ -24,7 +25,7 @@ pub use error::StorageError;
 pub use membership::{ClusterMember, ClusterMembership, ReplicationView};
 pub use memory::MemoryStorage;
 pub use network::{ClusterTransport, RaftRpc, TransportError};
-pub use raft::{DurabilityStats, RaftConfig, RaftStatus, RaftStorage};
+pub use raft::{DurabilityStats, LeadershipWatch, RaftConfig, RaftStatus, RaftStorage};
 pub use restore::StateSnapshot;
 
 use async_trait::async_trait;

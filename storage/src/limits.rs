@@ -46,13 +46,28 @@ pub const SLED_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 /// this only bounds how much the raft log replays after a crash.
 pub const SLED_FLUSH_EVERY_MS: u64 = 500;
 
-/// openraft timings, loose enough for a loaded 2-core machine.
+/// openraft's heartbeat. openraft sends it from a tick every 1.5 heartbeats, so an idle
+/// leader reaches its followers about every 150 ms.
 pub const RAFT_HEARTBEAT_MS: u64 = 100;
-pub const RAFT_ELECTION_TIMEOUT_MIN_MS: u64 = 500;
-/// openraft 0.9 also uses this as the leader lease (followers refuse votes for this long
-/// after the last heartbeat), so failover takes roughly lease + one election timeout: 2000
-/// gave 2.9–4.8 s on the 2-core box, too close to issue #5's 5 s; 1000 gives ~1–2 s.
-pub const RAFT_ELECTION_TIMEOUT_MAX_MS: u64 = 1000;
+/// The leader lease: for this long after it last heard from its leader, a follower refuses
+/// to vote (openraft) and to pre-vote (`election.rs`), so a node that merely missed some
+/// heartbeats cannot unseat a live leader. openraft 0.9 takes it from
+/// `election_timeout_max`; its own election timer is off, so that is all the setting does.
+/// Failover takes about this plus the election timeout below; ten heartbeats leave room for
+/// a loaded 2-core machine.
+pub const RAFT_LEADER_LEASE_MS: u64 = 1000;
+/// The election timer of `election.rs`: a voter that has heard from no leader for a random
+/// time in this range asks for pre-votes. The minimum is above the lease, so that when the
+/// first survivor's timer fires, the other survivors' leases (which started at the same last
+/// heartbeat) have run out and they can say yes; the spread makes two survivors campaigning
+/// within one round trip of each other (a split vote) rare.
+pub const RAFT_ELECTION_TIMEOUT_MIN_MS: u64 = RAFT_LEADER_LEASE_MS + 100;
+pub const RAFT_ELECTION_TIMEOUT_MAX_MS: u64 = RAFT_LEADER_LEASE_MS + 600;
+/// How often the election driver looks at its timer (adds at most this to a failover).
+pub const RAFT_ELECTION_POLL_MS: u64 = 20;
+/// How long a candidate waits for one peer's pre-vote answer; a peer that does not answer
+/// in time counts as a no (dead peers fail fast with a refused connection).
+pub const RAFT_PRE_VOTE_TIMEOUT_MS: u64 = 500;
 pub const RAFT_INSTALL_SNAPSHOT_TIMEOUT_MS: u64 = 2000;
 pub const RAFT_PAYLOAD_ENTRIES_MAX: u64 = 300;
 pub const RAFT_SNAPSHOT_CHUNK_BYTES: u64 = 3 * 1024 * 1024;
@@ -65,8 +80,10 @@ pub const RAFT_PURGE_BATCH_ENTRIES: u64 = 1;
 
 const _: () = assert!(LOG_RECORD_BYTES_MAX > ENTRY_BYTES_MAX);
 const _: () = assert!(LOG_RECORD_BYTES_MAX < u32::MAX as usize);
-const _: () = assert!(RAFT_ELECTION_TIMEOUT_MIN_MS > 2 * RAFT_HEARTBEAT_MS);
+const _: () = assert!(RAFT_LEADER_LEASE_MS > 2 * RAFT_HEARTBEAT_MS);
+const _: () = assert!(RAFT_ELECTION_TIMEOUT_MIN_MS > RAFT_LEADER_LEASE_MS);
 const _: () = assert!(RAFT_ELECTION_TIMEOUT_MAX_MS > RAFT_ELECTION_TIMEOUT_MIN_MS);
+const _: () = assert!(RAFT_PRE_VOTE_TIMEOUT_MS < RAFT_ELECTION_TIMEOUT_MIN_MS);
 const _: () = assert!(RAFT_REPLICATION_LAG_THRESHOLD > RAFT_SNAPSHOT_LOGS_SINCE_LAST);
 const _: () = assert!(GROUP_COMMIT_REQUESTS_MAX > 0 && WRITE_QUEUE_DEPTH_MAX > 0);
 

@@ -705,6 +705,24 @@ fn log_write_error(error: &StorageError) -> RaftError {
     io_error(ErrorSubject::Logs, ErrorVerb::Write, error)
 }
 
+impl LogStore {
+    /// The id of the last entry in the log (written, maybe not yet synced), or of the last
+    /// purged one when the log is empty: what openraft compares in a vote.
+    pub(crate) fn last_log_id(&self) -> Option<LogId> {
+        lock(&self.shared.state).last_log_id()
+    }
+}
+
+impl LogFile {
+    fn last_log_id(&self) -> Option<LogId> {
+        self.entries
+            .values()
+            .next_back()
+            .map(|located| located.log_id)
+            .or(self.last_purged)
+    }
+}
+
 impl RaftLogReader<TypeConfig> for LogStore {
     async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + OptionalSend>(
         &mut self,
@@ -720,15 +738,9 @@ impl RaftLogStorage<TypeConfig> for LogStore {
 
     async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, RaftError> {
         let state = lock(&self.shared.state);
-        let last_log_id = state
-            .entries
-            .values()
-            .next_back()
-            .map(|l| l.log_id)
-            .or(state.last_purged);
         Ok(LogState {
             last_purged_log_id: state.last_purged,
-            last_log_id,
+            last_log_id: state.last_log_id(),
         })
     }
 

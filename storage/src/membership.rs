@@ -5,12 +5,15 @@
 //! openraft's types stay here: callers see node ids, names and addresses only.
 
 use crate::StorageError;
+use crate::election::{PreVoteRequest, answer_pre_vote};
 use crate::limits::{RAFT_LEARNER_PROMOTION_LAG_ENTRIES, RAFT_RPC_BODY_BYTES_MAX};
 use crate::network::RaftRpc;
 use crate::raft::RaftStorage;
 use crate::types::{NodeId, TresorNode, TypeConfig};
 use openraft::error::{ClientWriteError, RaftError};
-use openraft::raft::{AppendEntriesRequest, InstallSnapshotRequest, VoteRequest};
+use openraft::raft::{
+    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, VoteRequest,
+};
 use openraft::{ChangeMembers, ServerState};
 use std::collections::BTreeSet;
 
@@ -45,20 +48,45 @@ impl RaftStorage {
             )));
         }
         let bad = |e: postcard::Error| StorageError::Refused(format!("undecodable raft RPC: {e}"));
+        // The election timer (`election.rs`) restarts when a leader's RPC is accepted (its
+        // vote was not lower than ours) and when we grant a vote, as in Raft.
         let encoded = match rpc {
             RaftRpc::AppendEntries => {
                 let request: AppendEntriesRequest<TypeConfig> =
                     postcard::from_bytes(body).map_err(bad)?;
-                postcard::to_stdvec(&self.raft.append_entries(request).await)
+                let reply = self.raft.append_entries(request).await;
+                if matches!(&reply, Ok(response) if !matches!(response, AppendEntriesResponse::HigherVote(_)))
+                {
+                    self.elections.heard_from_leader();
+                }
+                postcard::to_stdvec(&reply)
             }
             RaftRpc::Vote => {
                 let request: VoteRequest<NodeId> = postcard::from_bytes(body).map_err(bad)?;
-                postcard::to_stdvec(&self.raft.vote(request).await)
+                let reply = self.raft.vote(request).await;
+                if matches!(&reply, Ok(response) if response.vote_granted) {
+                    self.elections.reset_timer();
+                }
+                postcard::to_stdvec(&reply)
             }
             RaftRpc::InstallSnapshot => {
                 let request: InstallSnapshotRequest<TypeConfig> =
                     postcard::from_bytes(body).map_err(bad)?;
-                postcard::to_stdvec(&self.raft.install_snapshot(request).await)
+                let leader_vote = request.vote;
+                let reply = self.raft.install_snapshot(request).await;
+                if matches!(&reply, Ok(response) if response.vote == leader_vote) {
+                    self.elections.heard_from_leader();
+                }
+                postcard::to_stdvec(&reply)
+            }
+            RaftRpc::PreVote => {
+                let request: PreVoteRequest = postcard::from_bytes(body).map_err(bad)?;
+                postcard::to_stdvec(&answer_pre_vote(
+                    &self.raft,
+                    &self.elections,
+                    &self.log_tail,
+                    &request,
+                ))
             }
         };
         encoded.map_err(|e| StorageError::Other(format!("encode raft reply: {e}")))
@@ -233,10 +261,12 @@ impl RaftStorage {
         }
     }
 
-    /// Allows or forbids this node to start an election when its leader goes quiet
-    /// (step-down keeps the old leader out of the next election, HA-09). It still votes.
+    /// Allows or forbids this node to start an election when its leader goes quiet: the
+    /// server forbids it while the node is sealed (it could not serve as the active node)
+    /// and for a while after a step-down (HA-09). It still votes. A sole voter always
+    /// elects itself. See `election.rs`.
     pub fn set_election_enabled(&self, enabled: bool) {
-        self.raft.runtime_config().elect(enabled);
+        self.elections.set_enabled(enabled);
     }
 
     /// Starts an election now (a leadership transfer's last step, run on the chosen
@@ -292,10 +322,22 @@ mod tests {
     use std::time::{Duration, Instant};
 
     /// Routes RPCs to in-process stores by cluster address; a missing or stopped store is
-    /// unreachable, like a dead peer.
+    /// unreachable, like a dead peer, and so is a blocked one (RPCs to it are lost; its own
+    /// RPCs still go out).
     #[derive(Default)]
     struct LoopbackTransport {
         peers: RwLock<HashMap<String, Weak<RaftStorage>>>,
+        blocked: RwLock<std::collections::HashSet<String>>,
+    }
+
+    impl LoopbackTransport {
+        fn block(&self, addr: &str, blocked: bool) {
+            let mut set = self.blocked.write().expect("blocked lock");
+            match blocked {
+                true => set.insert(addr.to_string()),
+                false => set.remove(addr),
+            };
+        }
     }
 
     #[async_trait::async_trait]
@@ -307,6 +349,14 @@ mod tests {
             body: Vec<u8>,
             _timeout: Duration,
         ) -> Result<Vec<u8>, TransportError> {
+            if self
+                .blocked
+                .read()
+                .expect("blocked lock")
+                .contains(cluster_addr)
+            {
+                return Err(TransportError::Unreachable(cluster_addr.to_string()));
+            }
             let peer = self
                 .peers
                 .read()
@@ -463,5 +513,105 @@ mod tests {
         assert_eq!(new_leader.membership().members.len(), 2);
         second.shutdown().await.expect("shutdown");
         third.shutdown().await.expect("shutdown");
+    }
+
+    /// Three stores with node 1 leading and every write replicated; returns them in order.
+    async fn three_voters(
+        transport: &Arc<LoopbackTransport>,
+        dirs: &[tempfile::TempDir],
+    ) -> Vec<Arc<RaftStorage>> {
+        let first = open_node(transport, dirs[0].path(), 1).await;
+        first.initialize_single_node().await.expect("initialise");
+        let mut nodes = vec![first];
+        for n in 2..=3 {
+            nodes.push(open_node(transport, dirs[n as usize - 1].path(), n).await);
+            nodes[0]
+                .add_learner(n, &format!("name-{n}"), &format!("node-{n}"))
+                .await
+                .expect("add learner");
+        }
+        eventually("two learners promoted", 20_000, async || {
+            nodes[0]
+                .promote_caught_up_learners()
+                .await
+                .expect("promote");
+            nodes[0]
+                .membership()
+                .members
+                .iter()
+                .filter(|m| m.voter)
+                .count()
+                == 3
+        })
+        .await;
+        nodes
+    }
+
+    /// Goal: a voter that hears from no leader but lags behind never raises the term (so it
+    /// cannot unseat the leader when it is back), and when the leader dies, the survivor with
+    /// the longest log wins the first election (issue #5: openraft 0.9 without pre-vote let
+    /// the lagging survivor campaign first and cost one or two election timeouts).
+    /// Method: cut node 3 off from incoming RPCs for three election timeouts while node 1
+    /// writes; its term must not move and node 1 must still lead after node 3 catches up.
+    /// Then cut node 3 off for one more write, stop node 1 and reconnect node 3: node 2
+    /// must lead at exactly the next term.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn lagging_voter_neither_disrupts_nor_delays_an_election() {
+        let transport = Arc::new(LoopbackTransport::default());
+        let dirs: Vec<_> = (0..3)
+            .map(|_| tempfile::tempdir().expect("tempdir"))
+            .collect();
+        let nodes = three_voters(&transport, &dirs).await;
+        let term = nodes[0].status().term;
+        transport.block("node-3", true);
+        for n in 0..5 {
+            nodes[0]
+                .put(&format!("cut/{n}"), vec![n])
+                .await
+                .expect("put while node 3 is cut off");
+        }
+        let isolated = Duration::from_millis(3 * crate::limits::RAFT_ELECTION_TIMEOUT_MAX_MS);
+        tokio::time::sleep(isolated).await;
+        assert_eq!(
+            nodes[2].status().term,
+            term,
+            "the cut-off node raised its term"
+        );
+        transport.block("node-3", false);
+        eventually("node 3 caught up", 10_000, async || {
+            nodes[2].get("cut/4").await.expect("get") == Some(vec![4])
+        })
+        .await;
+        assert!(nodes[0].status().is_leader);
+        assert_eq!(nodes[0].status().term, term, "the leader was unseated");
+
+        transport.block("node-3", true);
+        nodes[0]
+            .put("last", b"x".to_vec())
+            .await
+            .expect("a write only nodes 1 and 2 have");
+        nodes[0].shutdown().await.expect("stop the leader");
+        let stopped = Instant::now();
+        transport.block("node-3", false);
+        eventually("node 2 leads", 15_000, async || nodes[1].status().is_leader).await;
+        eprintln!(
+            "node 2 leads {:?} after the leader stopped",
+            stopped.elapsed()
+        );
+        assert_eq!(
+            nodes[1].status().term,
+            term + 1,
+            "an election was lost on the way"
+        );
+        nodes[1]
+            .put("after", b"y".to_vec())
+            .await
+            .expect("write on the new leader");
+        eventually("node 3 follows", 10_000, async || {
+            nodes[2].get("last").await.expect("get") == Some(b"x".to_vec())
+        })
+        .await;
+        nodes[1].shutdown().await.expect("shutdown");
+        nodes[2].shutdown().await.expect("shutdown");
     }
 }

@@ -23,12 +23,14 @@ use serde::de::DeserializeOwned;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The three raft RPCs, each one route of the cluster listener.
+/// The three raft RPCs and Tresor's pre-vote (`election.rs`), each one route of the cluster
+/// listener.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RaftRpc {
     AppendEntries,
     Vote,
     InstallSnapshot,
+    PreVote,
 }
 
 impl RaftRpc {
@@ -38,6 +40,7 @@ impl RaftRpc {
             RaftRpc::AppendEntries => "append",
             RaftRpc::Vote => "vote",
             RaftRpc::InstallSnapshot => "snapshot",
+            RaftRpc::PreVote => "prevote",
         }
     }
 
@@ -46,6 +49,7 @@ impl RaftRpc {
             "append" => Some(RaftRpc::AppendEntries),
             "vote" => Some(RaftRpc::Vote),
             "snapshot" => Some(RaftRpc::InstallSnapshot),
+            "prevote" => Some(RaftRpc::PreVote),
             _ => None,
         }
     }

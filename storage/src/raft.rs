@@ -3,13 +3,13 @@
 //! Directory layout under `RaftConfig::dir`: `log/log` (the raft log, see `log_store`),
 //! `sm/sled/` (the state machine) and `sm/snapshot` (see `state_machine`).
 
+use crate::election::Elections;
 use crate::limits::{
     BATCH_OPERATIONS_MAX, CLIENT_WRITE_TIMEOUT_MS, ENTRY_BYTES_MAX, GROUP_COMMIT_REQUESTS_MAX,
-    INITIALIZE_WAIT_MS, OPERATION_OVERHEAD_BYTES, RAFT_ELECTION_TIMEOUT_MAX_MS,
-    RAFT_ELECTION_TIMEOUT_MIN_MS, RAFT_HEARTBEAT_MS, RAFT_INSTALL_SNAPSHOT_TIMEOUT_MS,
-    RAFT_LOGS_KEPT_AFTER_SNAPSHOT, RAFT_PAYLOAD_ENTRIES_MAX, RAFT_PURGE_BATCH_ENTRIES,
-    RAFT_REPLICATION_LAG_THRESHOLD, RAFT_SNAPSHOT_CHUNK_BYTES, RAFT_SNAPSHOT_LOGS_SINCE_LAST,
-    WRITE_QUEUE_DEPTH_MAX,
+    INITIALIZE_WAIT_MS, OPERATION_OVERHEAD_BYTES, RAFT_HEARTBEAT_MS,
+    RAFT_INSTALL_SNAPSHOT_TIMEOUT_MS, RAFT_LEADER_LEASE_MS, RAFT_LOGS_KEPT_AFTER_SNAPSHOT,
+    RAFT_PAYLOAD_ENTRIES_MAX, RAFT_PURGE_BATCH_ENTRIES, RAFT_REPLICATION_LAG_THRESHOLD,
+    RAFT_SNAPSHOT_CHUNK_BYTES, RAFT_SNAPSHOT_LOGS_SINCE_LAST, WRITE_QUEUE_DEPTH_MAX,
 };
 use crate::log_store::{LogOwner, LogStats, LogStore};
 use crate::network::{ClusterTransport, PeerNetwork};
@@ -59,6 +59,22 @@ pub struct DurabilityStats {
     pub acknowledged_writes: u64,
 }
 
+/// Wakes its holder when this node's raft role, its leader, its term or the membership
+/// changes, not on every write (openraft's server metrics).
+pub struct LeadershipWatch {
+    receiver: tokio::sync::watch::Receiver<openraft::metrics::RaftServerMetrics<u64, TresorNode>>,
+}
+
+impl LeadershipWatch {
+    /// Waits for the next change. `Err` once raft has stopped (no change will come).
+    pub async fn changed(&mut self) -> Result<(), StorageError> {
+        self.receiver
+            .changed()
+            .await
+            .map_err(|_| StorageError::Unavailable("raft stopped".into()))
+    }
+}
+
 /// The raft-replicated store. Invariant: a write returns `Ok` only after its log entry was
 /// fdatasync'd and the entry was committed and applied to the local state machine.
 pub struct RaftStorage {
@@ -69,6 +85,11 @@ pub struct RaftStorage {
     acknowledged_writes: Arc<AtomicU64>,
     write_tx: mpsc::Sender<WriteRequest>,
     write_task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// The election driver (`election.rs`); aborted with the committer.
+    election_task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    pub(crate) elections: Arc<Elections>,
+    /// A reader of the log's tail for pre-vote answers (shares the file with openraft's).
+    pub(crate) log_tail: LogStore,
     shut_down: AtomicBool,
     pub(crate) node_id: u64,
     pub(crate) node: TresorNode,
@@ -78,8 +99,10 @@ fn raft_config() -> Result<openraft::Config, StorageError> {
     let config = openraft::Config {
         cluster_name: "tresor".to_string(),
         heartbeat_interval: RAFT_HEARTBEAT_MS,
-        election_timeout_min: RAFT_ELECTION_TIMEOUT_MIN_MS,
-        election_timeout_max: RAFT_ELECTION_TIMEOUT_MAX_MS,
+        // openraft's election timer is off (elections are `election.rs`'s); the maximum is
+        // its leader lease, the minimum only has to be valid.
+        election_timeout_min: RAFT_LEADER_LEASE_MS / 2,
+        election_timeout_max: RAFT_LEADER_LEASE_MS,
         install_snapshot_timeout: RAFT_INSTALL_SNAPSHOT_TIMEOUT_MS,
         max_payload_entries: RAFT_PAYLOAD_ENTRIES_MAX,
         replication_lag_threshold: RAFT_REPLICATION_LAG_THRESHOLD,
@@ -89,7 +112,7 @@ fn raft_config() -> Result<openraft::Config, StorageError> {
         purge_batch_size: RAFT_PURGE_BATCH_ENTRIES,
         enable_tick: true,
         enable_heartbeat: true,
-        enable_elect: true,
+        enable_elect: false,
         // Only the deprecated chunk timeout is left to its default (0: disabled).
         ..Default::default()
     };
@@ -123,10 +146,21 @@ impl RaftStorage {
             .map_err(|e| StorageError::Other(format!("open task failed: {e}")))??
         };
         let raft_config = Arc::new(raft_config()?);
-        let network = PeerNetwork { transport };
+        let log_tail = log_store.clone();
+        let network = PeerNetwork {
+            transport: transport.clone(),
+        };
         let raft = Raft::new(config.node_id, raft_config, network, log_store, sm.clone())
             .await
             .map_err(|e| StorageError::Other(format!("raft failed to start: {e}")))?;
+        let elections = Arc::new(Elections::new());
+        let election_task = tokio::spawn(crate::election::run(
+            raft.clone(),
+            Arc::clone(&elections),
+            log_tail.clone(),
+            transport,
+            config.node_id,
+        ));
         let acknowledged_writes = Arc::new(AtomicU64::new(0));
         let (write_tx, write_rx) = mpsc::channel(WRITE_QUEUE_DEPTH_MAX);
         let write_task = tokio::spawn(write_loop(
@@ -143,6 +177,9 @@ impl RaftStorage {
             acknowledged_writes,
             write_tx,
             write_task: Mutex::new(Some(write_task)),
+            election_task: Mutex::new(Some(election_task)),
+            elections,
+            log_tail,
             shut_down: AtomicBool::new(false),
             node_id: config.node_id,
             node: TresorNode {
@@ -236,6 +273,14 @@ impl RaftStorage {
         current.then_some(metrics.current_term)
     }
 
+    /// A watch that wakes on leadership changes (the HA loop reacts at once instead of at
+    /// its next tick).
+    pub fn leadership_watch(&self) -> LeadershipWatch {
+        let mut receiver = self.raft.server_metrics();
+        receiver.mark_unchanged();
+        LeadershipWatch { receiver }
+    }
+
     pub fn durability_stats(&self) -> DurabilityStats {
         DurabilityStats {
             log_syncs: self.log_stats.log_syncs.load(Ordering::Relaxed),
@@ -247,6 +292,15 @@ impl RaftStorage {
     pub async fn shutdown(&self) -> Result<(), StorageError> {
         if self.shut_down.swap(true, Ordering::AcqRel) {
             return Ok(());
+        }
+        let election_task = self
+            .election_task
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
+        if let Some(election_task) = election_task {
+            election_task.abort();
+            let _ = election_task.await;
         }
         self.raft
             .shutdown()
@@ -389,16 +443,16 @@ fn copy_result(result: &Result<(), StorageError>) -> Result<(), StorageError> {
 }
 
 impl Drop for RaftStorage {
-    /// Without `shutdown`, raft keeps running until the runtime stops; the committer at
-    /// least ends with its owner.
+    /// Without `shutdown`, raft keeps running until the runtime stops; the committer and the
+    /// election driver at least end with their owner.
     fn drop(&mut self) {
-        let write_task = self
-            .write_task
-            .get_mut()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .take();
-        if let Some(write_task) = write_task {
-            write_task.abort();
+        let tasks = [&mut self.write_task, &mut self.election_task].map(|task| {
+            task.get_mut()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .take()
+        });
+        for task in tasks.into_iter().flatten() {
+            task.abort();
         }
     }
 }

@@ -113,8 +113,19 @@ impl Node {
 }
 
 impl Drop for Node {
+    /// Kills the node; with `TRESOR_TEST_KEEP_LOGS=<dir>` its log is first copied there
+    /// (`<dir>/<name>-<api port>.log`), so a slow or failed round can be read afterwards.
     fn drop(&mut self) {
         self.kill();
+        if let Some(keep) = std::env::var_os("TRESOR_TEST_KEEP_LOGS").filter(|dir| !dir.is_empty())
+        {
+            let keep = PathBuf::from(keep);
+            let _ = std::fs::create_dir_all(&keep);
+            let _ = std::fs::copy(
+                self.log_path(),
+                keep.join(format!("{}-{}.log", self.name, self.port)),
+            );
+        }
     }
 }
 

@@ -292,3 +292,116 @@ async fn ha_node_without_the_keys_cannot_join() {
         "a client without a cluster certificate got {result:?}"
     );
 }
+
+/// The leader's current raft term and name (`sys/storage/raft/autopilot/state`, forwarded to
+/// the active node), `None` while no active node answers.
+async fn cluster_term(node: &Node, token: &str) -> Option<(u64, String)> {
+    let answer = node
+        .client()
+        .with_token(token)
+        .get("sys/storage/raft/autopilot/state")
+        .await;
+    if answer.status != 200 {
+        return None;
+    }
+    let data = &answer.body["data"];
+    let leader = data["leader"].as_str()?.to_string();
+    let term = data["servers"][&leader]["last_term"].as_u64()?;
+    Some((term, leader))
+}
+
+/// Goal: a member that sits sealed does not stand for raft election (issue #5: its raft
+/// kept starting elections it could not win, raising its term, which unseated the leader
+/// once the node was unsealed), and it rejoins cleanly after unseal. Method: restart a
+/// standby and leave it sealed for three election timeouts while writes go on; the
+/// cluster's term and active node must not change, the sealed node must not have
+/// campaigned (its log), and after unseal it must be a caught-up standby, still with the
+/// same term and active node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ha_sealed_member_does_not_raise_the_term() {
+    let (mut nodes, keys, root) = cluster(3).await;
+    let mounted = nodes[0]
+        .client()
+        .with_token(&root)
+        .put("sys/mounts/kv", json!({"type": "kv"}))
+        .await;
+    assert_eq!(mounted.status, 204, "{}", mounted.text);
+    let active = eventually("an active node", Duration::from_secs(20), async || {
+        for (index, node) in nodes.iter().enumerate() {
+            if let Some((200, _)) = health_status(node).await {
+                return Some(index);
+            }
+        }
+        None
+    })
+    .await;
+    let sealed = (active + 1) % nodes.len();
+    let (term, leader) = eventually("the cluster term", Duration::from_secs(20), async || {
+        cluster_term(&nodes[active], &root).await
+    })
+    .await;
+    assert_eq!(leader, nodes[active].name);
+
+    nodes[sealed].kill();
+    let log_before = nodes[sealed].log().len();
+    nodes[sealed].spawn();
+    // Three election timeouts (storage/src/limits.rs: at most 1.6 s each) while sealed.
+    let sealed_until = Instant::now() + Duration::from_secs(5);
+    let mut n = 0;
+    while Instant::now() < sealed_until {
+        let written = nodes[active]
+            .client()
+            .with_token(&root)
+            .put(&format!("kv/while-sealed/{n}"), json!({ "n": n }))
+            .await;
+        assert_eq!(written.status, 204, "{}", written.text);
+        n += 1;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let seal_status = nodes[sealed].client().get("sys/seal-status").await;
+    assert_eq!(seal_status.body["sealed"], json!(true));
+    assert_eq!(
+        cluster_term(&nodes[active], &root).await,
+        Some((term, leader.clone())),
+        "the term or the active node changed while a member was sealed"
+    );
+
+    let answer = nodes[sealed].client().unseal(&keys[0..2]).await;
+    assert_eq!(answer.body["sealed"], json!(false), "{}", answer.text);
+    let rejoined = &nodes[sealed];
+    eventually(
+        "the node back as standby",
+        Duration::from_secs(20),
+        async || matches!(health_status(rejoined).await, Some((429, _))).then_some(()),
+    )
+    .await;
+    let last = format!("kv/while-sealed/{}", n - 1);
+    eventually(
+        "the writes made while sealed, read through the node",
+        Duration::from_secs(20),
+        async || {
+            let read = rejoined.client().with_token(&root).get(&last).await;
+            (read.status == 200).then_some(())
+        },
+    )
+    .await;
+    // Long enough for a higher term from the rejoined node to have unseated the leader.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        cluster_term(&nodes[active], &root).await,
+        Some((term, leader)),
+        "the rejoined node disturbed the cluster"
+    );
+    let log = rejoined.log();
+    let since_restart = &log[log_before.min(log.len())..];
+    assert!(
+        !since_restart.contains("raft election") && !since_restart.contains("pre-vote"),
+        "the sealed node campaigned:\n{since_restart}"
+    );
+    let written = rejoined
+        .client()
+        .with_token(&root)
+        .put("kv/after-rejoin", json!({"n": 0}))
+        .await;
+    assert_eq!(written.status, 204, "{}", written.text);
+}

@@ -10,9 +10,9 @@
 //! A request is forwarded at most once (one hop): the cluster listener serves forwarded
 //! requests with the plain API handler, which has no front door.
 
-use super::Cluster;
 use super::limits::FORWARD_TIMEOUT_MS;
 use super::transport::FORWARDED_HEADER;
+use super::{Activation, Cluster};
 use crate::core::Core;
 use axum::Router;
 use axum::body::Body;
@@ -37,6 +37,7 @@ async fn front(State(core): State<Arc<Core>>, request: Request<Body>) -> Respons
         Decision::Local => crate::http::serve(core, request).await,
         Decision::Redirect => redirect(&core, &path_and_query(&request)).await,
         Decision::Forward => forward(&core, request).await,
+        Decision::AwaitActivation => serve_when_active(&core, request).await,
     }
 }
 
@@ -44,10 +45,13 @@ enum Decision {
     Local,
     Forward,
     Redirect,
+    /// This node leads raft but is not active yet.
+    AwaitActivation,
 }
 
 fn decide(core: &Arc<Core>, cluster: &Arc<Cluster>, request: &Request<Body>) -> Decision {
-    if core.is_sealed() || !Cluster::is_multi_node(core) || core.raft().status().is_leader {
+    let leader = core.raft().status().is_leader;
+    if core.is_sealed() || !Cluster::is_multi_node(core) || (leader && cluster.is_active()) {
         return Decision::Local;
     }
     let path = request.uri().path();
@@ -58,6 +62,9 @@ fn decide(core: &Arc<Core>, cluster: &Arc<Cluster>, request: &Request<Body>) -> 
         && serves_locally_on_standby(sys_path)
     {
         return Decision::Local;
+    }
+    if leader {
+        return Decision::AwaitActivation;
     }
     let snapshot = matches!(
         api_path.trim_end_matches('/'),
@@ -72,6 +79,27 @@ fn decide(core: &Arc<Core>, cluster: &Arc<Cluster>, request: &Request<Body>) -> 
         return Decision::Redirect;
     }
     Decision::Forward
+}
+
+/// A new raft leader reloads mounts, policies and tokens before it serves (HA loop), so a
+/// request that arrives in between waits for that (bounded) rather than see stale state; if
+/// leadership moves on meanwhile, it goes where the new leader is; if activation does not
+/// come in time, Vault's answer when no active node is known (HA-05).
+async fn serve_when_active(core: &Arc<Core>, request: Request<Body>) -> Response {
+    let Some(cluster) = core.cluster() else {
+        return no_active_node(StatusCode::INTERNAL_SERVER_ERROR);
+    };
+    match cluster.await_activation(core).await {
+        Activation::Active => crate::http::serve(core.clone(), request).await,
+        Activation::TimedOut => no_active_node(StatusCode::INTERNAL_SERVER_ERROR),
+        Activation::NotLeader => match decide(core, cluster, &request) {
+            Decision::Local => crate::http::serve(core.clone(), request).await,
+            Decision::Forward => forward(core, request).await,
+            Decision::Redirect => redirect(core, &path_and_query(&request)).await,
+            // Leader again already: give up rather than wait twice.
+            Decision::AwaitActivation => no_active_node(StatusCode::INTERNAL_SERVER_ERROR),
+        },
+    }
 }
 
 /// HA-01: what a standby answers itself.
@@ -178,7 +206,7 @@ async fn redirect(core: &Arc<Core>, path_and_query: &str) -> Response {
 }
 
 /// HA-05: no known active node.
-fn no_active_node(status: StatusCode) -> Response {
+pub(crate) fn no_active_node(status: StatusCode) -> Response {
     let message = match status {
         StatusCode::SERVICE_UNAVAILABLE => "no active Vault instance found",
         _ => "local node not active but active cluster node not found",

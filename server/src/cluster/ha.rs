@@ -1,10 +1,12 @@
 //! The HA loop: one task per node, meant to run for the life of the process.
 //!
-//! Every [`HA_TICK_MS`]: arm the cluster port after unseal (the CA is behind the barrier),
-//! disarm it after seal; when this node leads a multi-member cluster, activate the core
-//! (reload mounts and policies, re-arm lease timers), advertise its addresses and promote
-//! caught-up learners and remove dead servers (autopilot); when it stops leading, stop the
-//! lease timers. After a step-down it lets this node stand for election again when due.
+//! Every [`HA_TICK_MS`], and at once when raft leadership changes: arm the cluster port
+//! after unseal (the CA is behind the barrier), disarm it after seal; allow this node to
+//! stand for raft election only while it is unsealed and not pausing after a step-down (a
+//! sealed node could not serve as the active node, and its term would only disturb the
+//! others); when this node leads a multi-member cluster, activate the core (advertise,
+//! reload mounts and policies, re-arm lease timers) and promote caught-up learners and
+//! remove dead servers (autopilot); when it stops leading, stop the lease timers.
 
 use super::limits::HA_TICK_MS;
 use super::{ACTIVE_ADVERTISEMENT_PATH, Advertisement, Cluster};
@@ -20,8 +22,24 @@ pub async fn run(core: Arc<Core>) {
     };
     let mut interval = tokio::time::interval(Duration::from_millis(HA_TICK_MS));
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // A new leader activates as soon as it is elected rather than up to a tick later.
+    let mut leadership = Some(core.raft().leadership_watch());
     loop {
-        interval.tick().await;
+        let leadership_changed = async {
+            match leadership.as_mut() {
+                Some(watch) => watch.changed().await.is_ok(),
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = interval.tick() => {}
+            still_running = leadership_changed => {
+                if !still_running {
+                    // Raft stopped (shutdown): only the interval is left.
+                    leadership = None;
+                }
+            }
+        }
         tick(&core, &cluster).await;
     }
 }
@@ -42,18 +60,20 @@ async fn tick(core: &Arc<Core>, cluster: &Arc<Cluster>) {
     if !unsealed && cluster.is_armed() && !cluster.joining.load(Ordering::Acquire) {
         cluster.disarm();
     }
+    cluster.step_down.resume_elections_when_due();
+    core.raft()
+        .set_election_enabled(unsealed && !cluster.step_down.is_paused());
     let leader = core.raft().status().is_leader;
     let should_be_active = unsealed && leader && Cluster::is_multi_node(core);
     if should_be_active && !cluster.is_active() {
         activate(core, cluster).await;
     }
     if !should_be_active && cluster.is_active() {
-        cluster.active.store(false, Ordering::Release);
+        cluster.set_active(false);
         cluster.set_activated_at(None);
         core.deactivate().await;
         tracing::info!("this node is now a standby");
     }
-    cluster.step_down.resume_elections_when_due(core);
     if unsealed && leader && cluster.is_active() {
         cluster.autopilot.cleanup_dead_servers(core).await;
     }
@@ -68,12 +88,11 @@ async fn tick(core: &Arc<Core>, cluster: &Arc<Cluster>) {
     }
 }
 
+/// Advertises this node, then reloads the core. The advertisement is a raft write of this
+/// leader's term: once it is applied, every entry the previous leader committed is applied
+/// here too, so the reload reads the cluster's latest mounts, policies and leases; and a
+/// leader that cannot commit (it lost its quorum) never becomes active.
 async fn activate(core: &Arc<Core>, cluster: &Arc<Cluster>) {
-    if let Err(error) = core.activate().await {
-        // Stays inactive; the next tick tries again.
-        tracing::error!(%error, "could not become the active node");
-        return;
-    }
     let advertisement = Advertisement {
         node_name: core.raft().node_name().to_string(),
         node_id: core.raft().node_id(),
@@ -91,7 +110,12 @@ async fn activate(core: &Arc<Core>, cluster: &Arc<Cluster>) {
         tracing::error!(%error, "could not advertise the active node");
         return;
     }
+    if let Err(error) = core.activate().await {
+        // Stays inactive; the next tick tries again.
+        tracing::error!(%error, "could not become the active node");
+        return;
+    }
     cluster.set_activated_at(Some(time::OffsetDateTime::now_utc()));
-    cluster.active.store(true, Ordering::Release);
+    cluster.set_active(true);
     tracing::info!("this node is now the active node");
 }

@@ -21,8 +21,9 @@
 //!    ordinary unseal continues with the same unseal key.
 
 use super::limits::{
-    JOIN_ADD_LEARNER_PAUSE_MS, JOIN_ADD_LEARNER_RETRY_MS, JOIN_CATCH_UP_MS, JOIN_CHALLENGE_TTL_MS,
-    JOIN_CHALLENGES_MAX, JOIN_REQUEST_TIMEOUT_MS, RETRY_JOIN_INTERVAL_MS,
+    JOIN_ADD_LEARNER_PAUSE_MS, JOIN_ADD_LEARNER_RETRY_MS, JOIN_ANSWER_ATTEMPTS_MAX,
+    JOIN_CATCH_UP_MS, JOIN_CHALLENGE_TTL_MS, JOIN_CHALLENGES_MAX, JOIN_REQUEST_TIMEOUT_MS,
+    RETRY_JOIN_INTERVAL_MS,
 };
 use super::tls::{CLUSTER_TLS_PATH, ClusterCa};
 use super::{Cluster, host_port_of};
@@ -31,6 +32,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -46,9 +48,63 @@ fn challenge_path(server_id: &str) -> String {
 }
 
 /// Leader side: a challenge handed out.
-pub struct PendingChallenge {
+struct PendingChallenge {
     plaintext: Zeroizing<Vec<u8>>,
-    expires: Instant,
+    issued: Instant,
+}
+
+/// Leader side: the unanswered challenges, by server id, at most [`JOIN_CHALLENGES_MAX`].
+/// Issuing into a full table evicts the oldest challenge; a new challenge for a server id
+/// replaces its old one; a challenge is answerable once, within [`JOIN_CHALLENGE_TTL_MS`].
+#[derive(Default)]
+pub struct ChallengeTable {
+    pending: HashMap<String, PendingChallenge>,
+}
+
+impl ChallengeTable {
+    /// Keeps `plaintext` as the challenge of `server_id`; returns the server id whose
+    /// challenge was evicted to make room, if any.
+    fn issue(
+        &mut self,
+        server_id: &str,
+        plaintext: Zeroizing<Vec<u8>>,
+        now: Instant,
+    ) -> Option<String> {
+        let ttl = Duration::from_millis(JOIN_CHALLENGE_TTL_MS);
+        self.pending
+            .retain(|_, pending| now.saturating_duration_since(pending.issued) < ttl);
+        let mut evicted = None;
+        if self.pending.len() >= JOIN_CHALLENGES_MAX && !self.pending.contains_key(server_id) {
+            let oldest = self
+                .pending
+                .iter()
+                .min_by_key(|(_, pending)| pending.issued)
+                .map(|(id, _)| id.clone());
+            if let Some(oldest) = oldest {
+                self.pending.remove(&oldest);
+                evicted = Some(oldest);
+            }
+        }
+        self.pending.insert(
+            server_id.to_string(),
+            PendingChallenge {
+                plaintext,
+                issued: now,
+            },
+        );
+        assert!(
+            self.pending.len() <= JOIN_CHALLENGES_MAX,
+            "challenge table over its bound"
+        );
+        evicted
+    }
+
+    /// Removes and returns the challenge of `server_id` if it is still answerable.
+    fn take(&mut self, server_id: &str, now: Instant) -> Option<Zeroizing<Vec<u8>>> {
+        let pending = self.pending.remove(server_id)?;
+        let ttl = Duration::from_millis(JOIN_CHALLENGE_TTL_MS);
+        (now.saturating_duration_since(pending.issued) < ttl).then_some(pending.plaintext)
+    }
 }
 
 /// Joining side: what the leader sent, kept until the unseal keys arrive.
@@ -103,19 +159,16 @@ pub async fn issue_challenge(core: &Arc<Core>, server_id: &str) -> Result<Challe
     let keyring = physical(KEYRING_PATH).await?;
     let seal_config: serde_json::Value = serde_json::from_slice(&physical(SEAL_CONFIG_PATH).await?)
         .map_err(|_| Error::internal("corrupt seal configuration"))?;
-    {
-        let mut challenges = cluster.challenges.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        challenges.retain(|_, pending| pending.expires > now);
-        if challenges.len() >= JOIN_CHALLENGES_MAX && !challenges.contains_key(server_id) {
-            return Err(Error::invalid("too many joins in progress; retry later"));
-        }
-        challenges.insert(
-            server_id.to_string(),
-            PendingChallenge {
-                plaintext,
-                expires: now + Duration::from_millis(JOIN_CHALLENGE_TTL_MS),
-            },
+    let evicted = cluster
+        .challenges
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .issue(server_id, plaintext, Instant::now());
+    if let Some(evicted) = evicted {
+        tracing::warn!(
+            server_id,
+            evicted,
+            "too many unanswered join challenges; the oldest was dropped"
         );
     }
     Ok(ChallengeReply {
@@ -145,15 +198,15 @@ pub async fn accept_answer(
             .decode(answer_base64)
             .map_err(|_| Error::invalid("invalid answer"))?,
     );
-    let pending = cluster
+    let expected = cluster
         .challenges
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .remove(server_id);
-    let Some(pending) = pending else {
+        .take(server_id, Instant::now());
+    let Some(expected) = expected else {
         return Err(Error::invalid("no challenge pending for this server id"));
     };
-    if pending.expires < Instant::now() || !constant_time_eq(&pending.plaintext, &answer) {
+    if !constant_time_eq(&expected, &answer) {
         tracing::warn!(
             server_id,
             "rejected a join: wrong or expired challenge answer"
@@ -322,6 +375,93 @@ pub async fn complete_join(core: &Core, unseal_key: &UnsealKey) -> Result<(), Er
         return Err(Error::invalid("Vault is not initialized"));
     };
     let (leader_api_addr, leader_ca_cert, challenge) = pending;
+    let leader = Leader {
+        client: leader_client(leader_ca_cert.as_deref())?,
+        api_addr: leader_api_addr,
+    };
+    cluster.joining.store(true, Ordering::Release);
+    let result = answer_and_catch_up(core, cluster, &leader, unseal_key, challenge).await;
+    cluster.joining.store(false, Ordering::Release);
+    if result.is_ok() {
+        *cluster
+            .pending_join
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = None;
+    }
+    result
+}
+
+/// The leader a joining node talks to.
+struct Leader {
+    client: reqwest::Client,
+    api_addr: String,
+}
+
+/// A challenge opened with the unseal key: the answer, and a throw-away barrier over the
+/// leader's keyring that opens the cluster CA the leader sends back.
+struct OpenedChallenge {
+    barrier: Barrier,
+    answer: Zeroizing<Vec<u8>>,
+}
+
+/// Answers the challenge; when the leader refuses the answer (the challenge expired, was
+/// evicted from its full table, or replaced), fetches a new challenge and answers that, at
+/// most [`JOIN_ANSWER_ATTEMPTS_MAX`] times. Then arms the cluster port and waits for raft to
+/// deliver the cluster's data.
+async fn answer_and_catch_up(
+    core: &Core,
+    cluster: &Cluster,
+    leader: &Leader,
+    unseal_key: &UnsealKey,
+    first_challenge: ChallengeReply,
+) -> Result<(), Error> {
+    let server_id = core.raft().node_name().to_string();
+    let mut challenge = first_challenge;
+    for attempt in 1..=JOIN_ANSWER_ATTEMPTS_MAX {
+        let opened = open_challenge(core, unseal_key, &server_id, &challenge).await?;
+        let answered: Result<AnswerReply, Error> = post_leader(
+            &leader.client,
+            &leader.api_addr,
+            "sys/storage/raft/bootstrap/answer",
+            serde_json::json!({
+                "server_id": server_id,
+                "answer": BASE64.encode(&opened.answer),
+                "cluster_addr": cluster.settings.cluster_addr,
+            }),
+        )
+        .await;
+        let reply = match answered {
+            Ok(reply) => reply,
+            Err(error) if attempt < JOIN_ANSWER_ATTEMPTS_MAX => {
+                opened.barrier.seal();
+                tracing::warn!(%error, attempt, "the leader refused the join answer; fetching a new challenge");
+                challenge = post_leader(
+                    &leader.client,
+                    &leader.api_addr,
+                    "sys/storage/raft/bootstrap/challenge",
+                    serde_json::json!({ "server_id": server_id }),
+                )
+                .await?;
+                continue;
+            }
+            Err(error) => {
+                opened.barrier.seal();
+                return Err(error);
+            }
+        };
+        let result = catch_up(core, cluster, &opened.barrier, reply).await;
+        opened.barrier.seal();
+        return result;
+    }
+    Err(Error::internal("the join challenge could not be answered"))
+}
+
+async fn open_challenge(
+    core: &Core,
+    unseal_key: &UnsealKey,
+    server_id: &str,
+    challenge: &ChallengeReply,
+) -> Result<OpenedChallenge, Error> {
     let decode = |text: &str| {
         BASE64
             .decode(text)
@@ -349,55 +489,29 @@ pub async fn complete_join(core: &Core, unseal_key: &UnsealKey) -> Result<(), Er
         .unseal(&root_key)
         .await
         .map_err(crate::core::seal_error)?;
-    let server_id = core.raft().node_name().to_string();
-    let answer = Zeroizing::new(
-        barrier
-            .decrypt_value(&challenge_path(&server_id), &decode(&challenge.challenge)?)
-            .map_err(crate::core::seal_error)?,
-    );
-    cluster.joining.store(true, Ordering::Release);
-    let result = answer_and_catch_up(
-        core,
-        cluster,
-        &barrier,
-        &leader_api_addr,
-        leader_ca_cert.as_deref(),
-        &server_id,
-        &answer,
-    )
-    .await;
-    barrier.seal();
-    cluster.joining.store(false, Ordering::Release);
-    if result.is_ok() {
-        *cluster
-            .pending_join
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) = None;
+    let answer = barrier
+        .decrypt_value(&challenge_path(server_id), &decode(&challenge.challenge)?)
+        .map_err(crate::core::seal_error);
+    match answer {
+        Ok(answer) => Ok(OpenedChallenge {
+            barrier,
+            answer: Zeroizing::new(answer),
+        }),
+        Err(error) => {
+            barrier.seal();
+            Err(error)
+        }
     }
-    result
 }
 
-async fn answer_and_catch_up(
+/// Opens the cluster CA the leader sent with `barrier`, arms the cluster port with a node
+/// certificate from it, and waits (bounded) until raft has delivered the seal state.
+async fn catch_up(
     core: &Core,
     cluster: &Cluster,
     barrier: &Barrier,
-    leader_api_addr: &str,
-    leader_ca_cert: Option<&str>,
-    server_id: &str,
-    answer: &[u8],
+    reply: AnswerReply,
 ) -> Result<(), Error> {
-    let client = leader_client(leader_ca_cert)?;
-    let reply: AnswerReply = post_leader(
-        &client,
-        leader_api_addr,
-        "sys/storage/raft/bootstrap/answer",
-        serde_json::json!({
-            "server_id": server_id,
-            "answer": BASE64.encode(answer),
-            "cluster_addr": cluster.settings.cluster_addr,
-        }),
-    )
-    .await?;
     let sealed_ca = BASE64
         .decode(&reply.cluster_tls)
         .map_err(|_| Error::invalid("the leader sent an undecodable cluster CA"))?;
@@ -481,5 +595,73 @@ async fn retry_join_leaders(core: Arc<Core>, leaders: Vec<(String, Option<String
             }
         }
         tokio::time::sleep(Duration::from_millis(RETRY_JOIN_INTERVAL_MS)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secret(byte: u8) -> Zeroizing<Vec<u8>> {
+        Zeroizing::new(vec![byte; CHALLENGE_BYTES])
+    }
+
+    /// Goal: an unauthenticated flood of challenge requests can neither lock a joiner out
+    /// nor grow the table. Method: fill the table with attacker ids, then issue the
+    /// joiner's: it is accepted (the oldest attacker challenge goes) and answerable; it
+    /// only goes after a whole table of newer challenges; ten thousand more keep the table
+    /// at its bound.
+    #[test]
+    fn full_challenge_table_evicts_the_oldest_instead_of_refusing() {
+        let mut table = ChallengeTable::default();
+        let start = Instant::now();
+        let at = |millis: u64| start + Duration::from_millis(millis);
+        for n in 0..JOIN_CHALLENGES_MAX {
+            assert_eq!(
+                table.issue(&format!("attacker-{n}"), secret(0), at(n as u64)),
+                None
+            );
+        }
+        let evicted = table.issue("node-2", secret(2), at(100));
+        assert_eq!(evicted.as_deref(), Some("attacker-0"));
+        assert_eq!(table.pending.len(), JOIN_CHALLENGES_MAX);
+        for n in 0..JOIN_CHALLENGES_MAX - 1 {
+            table.issue(&format!("later-{n}"), secret(0), at(200 + n as u64));
+        }
+        assert_eq!(table.take("node-2", at(300)).as_deref(), Some(&*secret(2)));
+        table.issue("node-2", secret(2), at(400));
+        for n in 0..10_000u64 {
+            table.issue(&format!("flood-{n}"), secret(0), at(500 + n));
+            assert!(table.pending.len() <= JOIN_CHALLENGES_MAX);
+        }
+        assert_eq!(
+            table.take("node-2", at(20_000)),
+            None,
+            "evicted by newer ones"
+        );
+    }
+
+    /// Goal: a challenge is answerable once, within its TTL, and a new request for the same
+    /// server id replaces the old challenge without taking another slot.
+    #[test]
+    fn challenge_is_single_use_expires_and_is_replaced_per_server_id() {
+        let mut table = ChallengeTable::default();
+        let start = Instant::now();
+        let ttl = Duration::from_millis(JOIN_CHALLENGE_TTL_MS);
+        table.issue("node-2", secret(1), start);
+        table.issue("node-2", secret(2), start);
+        assert_eq!(table.pending.len(), 1);
+        assert_eq!(table.take("node-2", start).as_deref(), Some(&*secret(2)));
+        assert_eq!(table.take("node-2", start), None, "single use");
+        table.issue("node-3", secret(3), start);
+        assert_eq!(table.take("node-3", start + ttl), None, "expired");
+        table.issue("node-4", secret(4), start);
+        table.issue("node-5", secret(5), start + ttl);
+        assert_eq!(
+            table.pending.len(),
+            1,
+            "expired challenges are dropped on issue"
+        );
+        assert_eq!(table.take("unknown", start), None);
     }
 }

@@ -1,11 +1,25 @@
 //! Bounds of the HA code, units last.
 
-/// How often the HA loop looks at seal and raft state.
+/// How often the HA loop looks at seal and raft state (it also wakes at once when raft
+/// leadership changes).
 pub const HA_TICK_MS: u64 = 100;
+/// How long a request that reaches the raft leader before it finished becoming the active
+/// node (mounts, policies and lease timers reloaded) waits for that, instead of being served
+/// from stale state. Activation normally takes one raft write and a reload (tens of ms); a
+/// leader that cannot commit (it lost its quorum) answers Vault's 500 after this, well
+/// within a client's timeout (Vault's default is 60 s).
+pub const ACTIVATION_WAIT_MS: u64 = 3_000;
 /// How long a bootstrap challenge stays answerable.
 pub const JOIN_CHALLENGE_TTL_MS: u64 = 120_000;
-/// Unanswered challenges a leader keeps at once; more are refused.
+/// Unanswered challenges a leader keeps at once (memory bound). Anyone may ask for one, so
+/// a full table evicts its oldest challenge rather than refuse: refusing let an
+/// unauthenticated caller lock joins out for a whole TTL. A joiner whose challenge was
+/// evicted fetches a new one and answers it at once (`JOIN_ANSWER_ATTEMPTS_MAX`).
 pub const JOIN_CHALLENGES_MAX: usize = 64;
+/// Challenges a joining node fetches and answers in one unseal when the leader refuses its
+/// answer (the challenge expired, was evicted, or was replaced by another request for the
+/// same server id); each attempt is two requests bounded by `JOIN_REQUEST_TIMEOUT_MS`.
+pub const JOIN_ANSWER_ATTEMPTS_MAX: usize = 3;
 /// How long a joining node waits to receive the cluster's seal state after its answer.
 pub const JOIN_CATCH_UP_MS: u64 = 60_000;
 /// Timeout of one call to the leader's API during a join.

@@ -30,9 +30,10 @@ pub mod transport;
 
 use crate::config::RetryJoinConfig;
 use crate::core::Core;
-use std::collections::HashMap;
+use limits::ACTIVATION_WAIT_MS;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tls::{CLUSTER_TLS_PATH, ClusterCa, ListenerTrust};
 use transport::Transport;
 use tresor_framework::Error;
@@ -52,6 +53,15 @@ pub struct ClusterSettings {
     pub retry_join: Vec<RetryJoinConfig>,
 }
 
+/// How a wait for this node's activation ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Activation {
+    Active,
+    /// Leadership moved on while waiting: the request belongs to the new active node.
+    NotLeader,
+    TimedOut,
+}
+
 /// The active node as it advertises itself behind the barrier.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Advertisement {
@@ -68,10 +78,12 @@ pub struct Cluster {
     pub(crate) transport: Arc<Transport>,
     pub(crate) trust: Arc<ListenerTrust>,
     armed: AtomicBool,
-    /// This node runs as the active node of a multi-member cluster.
-    active: AtomicBool,
+    /// This node runs as the active node of a multi-member cluster: it leads raft and has
+    /// reloaded mounts, policies and lease timers. A watch, so the front door can wait for
+    /// it (`await_activation`).
+    active: tokio::sync::watch::Sender<bool>,
     /// Leader side: challenges handed out and not yet answered, by server id.
-    challenges: Mutex<HashMap<String, join::PendingChallenge>>,
+    challenges: Mutex<join::ChallengeTable>,
     /// Joining side: the challenge fetched from the leader, waiting for the unseal keys.
     pending_join: Mutex<Option<join::PendingJoin>>,
     /// Joining side: set while the answer is sent and this node catches up, so the HA loop
@@ -92,8 +104,8 @@ impl Cluster {
             transport: Arc::new(Transport::default()),
             trust: Arc::new(ListenerTrust::default()),
             armed: AtomicBool::new(false),
-            active: AtomicBool::new(false),
-            challenges: Mutex::new(HashMap::new()),
+            active: tokio::sync::watch::Sender::new(false),
+            challenges: Mutex::new(join::ChallengeTable::default()),
             pending_join: Mutex::new(None),
             joining: AtomicBool::new(false),
             advertisement: Mutex::new(None),
@@ -112,7 +124,38 @@ impl Cluster {
     }
 
     pub fn is_active(&self) -> bool {
-        self.active.load(Ordering::Acquire)
+        *self.active.borrow()
+    }
+
+    pub(crate) fn set_active(&self, active: bool) {
+        self.active.send_replace(active);
+    }
+
+    /// Front door of a node that leads raft but is not active yet (its mounts, policies and
+    /// tokens may be stale until the HA loop has activated it): waits, at most
+    /// [`ACTIVATION_WAIT_MS`], until it is active or no longer leads.
+    pub(crate) async fn await_activation(&self, core: &Core) -> Activation {
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(ACTIVATION_WAIT_MS);
+        let mut active = self.active.subscribe();
+        let mut leadership = core.raft().leadership_watch();
+        loop {
+            if *active.borrow_and_update() {
+                return Activation::Active;
+            }
+            if !core.raft().status().is_leader {
+                return Activation::NotLeader;
+            }
+            tokio::select! {
+                // The sender lives as long as `self`, so this never fails while we wait.
+                _ = active.changed() => {}
+                changed = leadership.changed() => {
+                    if changed.is_err() {
+                        return Activation::NotLeader;
+                    }
+                }
+                () = tokio::time::sleep_until(deadline) => return Activation::TimedOut,
+            }
+        }
     }
 
     /// When this node became active, if it is the active node of a multi-member cluster.

@@ -27,7 +27,6 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::io::{Read, Write};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tresor_framework::Error;
 use tresor_storage::StorageError;
@@ -193,7 +192,7 @@ async fn reload_after_restore(core: &Arc<Core>) -> Result<(), Error> {
     if let Some(cluster) = core.cluster() {
         // The restored data holds another advertisement: the HA loop activates and
         // advertises this node again.
-        cluster.active.store(false, Ordering::Release);
+        cluster.set_active(false);
     }
     Ok(())
 }

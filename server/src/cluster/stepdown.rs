@@ -32,7 +32,7 @@ pub struct StepDown {
 }
 
 impl StepDown {
-    fn is_paused(&self) -> bool {
+    pub(crate) fn is_paused(&self) -> bool {
         self.election_paused_until
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -48,16 +48,15 @@ impl StepDown {
         core.raft().set_election_enabled(false);
     }
 
-    /// Called by the HA loop every tick: lets this node stand for election again once the
-    /// pause is over.
-    pub fn resume_elections_when_due(&self, core: &Core) {
+    /// Called by the HA loop every tick: ends the pause once it is over (the HA loop then
+    /// lets this node stand for election again if it is unsealed).
+    pub fn resume_elections_when_due(&self) {
         let mut paused = self
             .election_paused_until
             .lock()
             .unwrap_or_else(|p| p.into_inner());
         if paused.is_some_and(|until| Instant::now() >= until) {
             *paused = None;
-            core.raft().set_election_enabled(true);
             tracing::info!("step-down pause over; this node may stand for election again");
         }
     }

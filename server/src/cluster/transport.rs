@@ -10,6 +10,7 @@
 
 use super::limits::CLUSTER_CONNECT_TIMEOUT_MS;
 use super::tls::{ListenerTrust, NodeIdentity};
+use super::{Activation, Cluster};
 use crate::core::Core;
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -123,10 +124,20 @@ async fn raft_rpc(State(core): State<Arc<Core>>, Path(rpc): Path<String>, body: 
     }
 }
 
-/// A request a standby forwarded: served here exactly as if it had arrived on the API port.
+/// A request a standby forwarded: served here exactly as if it had arrived on the API port,
+/// once this node is the active node (a leader still activating makes it wait, bounded).
+/// A node that is not active (leadership moved on since the standby looked) answers Vault's
+/// HA-05 500 rather than serve from its standby state; a forwarded request never hops again.
 async fn forwarded(State(core): State<Arc<Core>>, request: Request<Body>) -> Response {
     if !request.uri().path().starts_with("/v1/") {
         return StatusCode::NOT_FOUND.into_response();
+    }
+    if let Some(cluster) = core.cluster()
+        && Cluster::is_multi_node(&core)
+        && !cluster.is_active()
+        && cluster.await_activation(&core).await != Activation::Active
+    {
+        return super::forward::no_active_node(StatusCode::INTERNAL_SERVER_ERROR);
     }
     let app = crate::http::app(core);
     match app.oneshot(request).await {

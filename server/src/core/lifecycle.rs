@@ -255,9 +255,10 @@ impl Core {
             .map_err(|_| Error::internal("corrupt cluster information"))?;
         self.policies.load().await?;
         self.load_mounts().await?;
-        // HA hook: a standby runs no lease timers; the cluster module starts them when this
-        // node becomes active. A single node is always active.
-        if !self.is_ha_standby() {
+        // HA hook: in a multi-member cluster only the HA loop starts lease timers, when it
+        // activates this node (a node restarted as raft leader may have been deposed while
+        // it was down, which it learns only from its peers). A single node is always active.
+        if self.raft.membership().members.len() <= 1 {
             self.expiration.start().await?;
         }
         Ok(UnsealedState {

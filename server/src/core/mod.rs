@@ -165,10 +165,24 @@ impl Core {
         self.cluster.get()
     }
 
-    /// HA hook: a standby is an unsealed member of a multi-member raft configuration that
-    /// does not lead it. It keeps no lease timers; the active node does.
+    /// HA hook: a standby is a member of a multi-member raft configuration that is not its
+    /// active node (it does not lead, or leads but has not finished activation). It keeps no
+    /// lease timers; the active node does.
     pub fn is_ha_standby(&self) -> bool {
-        self.raft.membership().members.len() > 1 && !self.raft.status().is_leader
+        self.raft.membership().members.len() > 1 && !self.is_active_node()
+    }
+
+    /// HA hook: whether this node serves as the active node: it leads raft and, in a
+    /// multi-member cluster, has finished activation (mounts, policies and lease timers
+    /// reloaded). Vault reports a node still becoming active as a standby.
+    pub fn is_active_node(&self) -> bool {
+        if !self.raft.status().is_leader {
+            return false;
+        }
+        match self.cluster() {
+            Some(cluster) => cluster.is_active() || !crate::cluster::Cluster::is_multi_node(self),
+            None => true,
+        }
     }
 
     /// HA hook: this node became the active node of a multi-member cluster. Mounts,

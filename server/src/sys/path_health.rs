@@ -87,7 +87,7 @@ async fn read_health(core: Arc<Core>, input: Input<Map<String, Value>>) -> Resul
     let initialized = core.is_initialized().await?;
     let cluster = core.cluster_info();
     let sealed = cluster.is_none();
-    let standby = sealed || !core.raft().status().is_leader;
+    let standby = sealed || !core.is_active_node();
     let status = match (initialized, sealed, standby) {
         (false, _, _) => codes.uninitialized,
         (true, true, _) => codes.sealed,
@@ -133,15 +133,16 @@ const GO_ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 async fn read_leader(core: Arc<Core>, _input: Input<NoFields>) -> Result<Reply, Error> {
     core.require_unsealed()?;
     let status = core.raft().status();
+    let is_self = core.is_active_node();
     // HA: the time this node became the active node; a single node is active from unseal.
     let activated_at = core.cluster().and_then(|cluster| cluster.activated_at());
-    let active_time = match (status.is_leader, activated_at.or(core.active_since())) {
+    let active_time = match (is_self, activated_at.or(core.active_since())) {
         (true, Some(since)) => since
             .format(&Rfc3339)
             .unwrap_or_else(|_| GO_ZERO_TIME.to_string()),
         _ => GO_ZERO_TIME.to_string(),
     };
-    let (leader_address, leader_cluster_address) = match status.is_leader {
+    let (leader_address, leader_cluster_address) = match is_self {
         true => (
             core.settings.api_addr.clone(),
             cluster_address_url(&core.settings.cluster_addr),
@@ -159,7 +160,7 @@ async fn read_leader(core: Arc<Core>, _input: Input<NoFields>) -> Result<Reply, 
         200,
         Leader {
             ha_enabled: true,
-            is_self: status.is_leader,
+            is_self,
             active_time,
             leader_address,
             leader_cluster_address,
