@@ -9,6 +9,7 @@
 
 mod error;
 pub mod limits;
+mod linearizable;
 mod log_store;
 mod membership;
 mod memory;
