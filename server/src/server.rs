@@ -85,9 +85,23 @@ fn display_paths(paths: &[PathBuf]) -> String {
         .join(", ")
 }
 
+/// Extra log directives (`tracing` filter syntax, e.g.
+/// `tresor::cluster::standby_reads=debug`) appended to the configured level; a Tresor
+/// addition for debugging one module without every dependency's debug output.
+const LOG_DIRECTIVES_ENV: &str = "TRESOR_LOG";
+
 fn init_logging(level: &str, format: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(format!("{level},sled=warn,openraft=warn"))
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let extra = std::env::var(LOG_DIRECTIVES_ENV)
+        .ok()
+        .filter(|directives| !directives.trim().is_empty())
+        .map(|directives| format!(",{directives}"))
+        .unwrap_or_default();
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(format!("{level},sled=warn,openraft=warn{extra}"))
+            .or_else(|_| {
+                tracing_subscriber::EnvFilter::try_new(format!("{level},sled=warn,openraft=warn"))
+            })
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -157,6 +171,7 @@ async fn serve(server_config: ServerConfig, dev: Option<DevOptions>) -> Result<(
                 cluster_addr: cluster_addr.clone(),
                 listen_addr: first_listener.cluster_address.clone(),
                 retry_join: raft.retry_join.clone(),
+                standby_reads: raft.standby_reads,
             },
         )),
         _ => None,

@@ -5,6 +5,7 @@
 //! - `POST /raft/{append|vote|snapshot}`: postcard body in, postcard body out
 //!   ([`RaftStorage::handle_rpc`](tresor_storage::RaftStorage::handle_rpc)).
 //! - `POST /cluster/elect`: start an election now (a stepping-down leader's request).
+//! - `POST /cluster/read-index`: the leader's index for a linearizable standby read.
 //! - anything under `/v1/`: an API request a standby forwarded; served by the ordinary API
 //!   handler of this node, never forwarded again.
 
@@ -105,6 +106,10 @@ pub fn cluster_app(core: Arc<Core>) -> Router {
     Router::new()
         .route("/raft/{rpc}", post(raft_rpc))
         .route("/cluster/elect", post(super::stepdown::elect_route))
+        .route(
+            super::standby_reads::read_index::READ_INDEX_ROUTE,
+            post(super::standby_reads::read_index::route),
+        )
         .fallback(forwarded)
         .layer(DefaultBodyLimit::max(RAFT_RPC_BODY_BYTES_MAX))
         .with_state(core)
