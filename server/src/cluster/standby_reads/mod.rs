@@ -187,3 +187,64 @@ fn copy_without_body(request: &Request<Body>) -> Option<Request<Body>> {
     *copy.headers_mut() = request.headers().clone();
     Some(copy)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(method: &str, path: &str, headers: &[(&str, &str)]) -> Request<Body> {
+        let mut builder = Request::builder().method(method).uri(path);
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        builder.body(Body::empty()).expect("request")
+    }
+
+    /// Goal: only body-less reads outside `sys/` without wrapping are tried locally, and
+    /// nothing is in the default mode.
+    #[test]
+    fn candidates_are_plain_reads_in_linearizable_mode_only() {
+        let forward = StandbyReads::new(StandbyReadsMode::Forward);
+        let linearizable = StandbyReads::new(StandbyReadsMode::Linearizable);
+        let read = request("GET", "/v1/secret/data/app", &[]);
+        assert!(!forward.is_candidate(&read));
+        assert!(linearizable.is_candidate(&read));
+        for (method, path, headers, expected) in [
+            ("HEAD", "/v1/secret/data/app", &[][..], true),
+            ("LIST", "/v1/secret/metadata/", &[], true),
+            ("GET", "/v1/secret/metadata/?list=true", &[], true),
+            (
+                "GET",
+                "/v1/secret/data/app",
+                &[("content-length", "0")],
+                true,
+            ),
+            ("POST", "/v1/secret/data/app", &[], false),
+            ("PUT", "/v1/secret/data/app", &[], false),
+            ("DELETE", "/v1/secret/data/app", &[], false),
+            ("PATCH", "/v1/secret/data/app", &[], false),
+            ("GET", "/v1/sys/mounts", &[], false),
+            (
+                "GET",
+                "/v1/secret/data/app",
+                &[("x-vault-wrap-ttl", "60")],
+                false,
+            ),
+            (
+                "GET",
+                "/v1/secret/data/app",
+                &[("content-length", "2")],
+                false,
+            ),
+            (
+                "GET",
+                "/v1/secret/data/app",
+                &[("transfer-encoding", "chunked")],
+                false,
+            ),
+        ] {
+            let candidate = linearizable.is_candidate(&request(method, path, headers));
+            assert_eq!(candidate, expected, "{method} {path} {headers:?}");
+        }
+    }
+}
