@@ -15,6 +15,7 @@
 
 use super::Cluster;
 use super::limits::FORWARD_TIMEOUT_MS;
+use super::standby_reads::Outcome;
 use super::transport::FORWARDED_HEADER;
 use crate::core::Core;
 use axum::Router;
@@ -47,8 +48,8 @@ async fn front(State(core): State<Arc<Core>>, request: Request<Body>) -> Respons
         && cluster.standby_reads.is_candidate(&request)
     {
         request = match super::standby_reads::serve(&core, cluster, request).await {
-            Ok(response) => return response,
-            Err(request) => request,
+            Outcome::Served(response) => return response,
+            Outcome::HandedBack(request) => request,
         };
     }
     let outcome = match decision {

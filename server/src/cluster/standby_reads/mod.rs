@@ -124,22 +124,26 @@ impl StandbyReads {
     }
 }
 
+/// What became of a read tried on a standby.
+pub enum Outcome {
+    /// Answered from this node's replica.
+    Served(Response),
+    /// For the active node: the same request (forward or redirect it as usual).
+    HandedBack(Request<Body>),
+}
+
 /// Serves `request` from this standby's replica when the rule allows (see the module
 /// comment); otherwise gives back an identical request for the caller to forward.
-pub async fn serve(
-    core: &Arc<Core>,
-    cluster: &Cluster,
-    request: Request<Body>,
-) -> Result<Response, Request<Body>> {
+pub async fn serve(core: &Arc<Core>, cluster: &Cluster, request: Request<Body>) -> Outcome {
     let started = Instant::now();
     let reads = &cluster.standby_reads;
     let Some(copy) = copy_without_body(&request) else {
-        return Err(request);
+        return Outcome::HandedBack(request);
     };
     let hand_back = |reason: &str, copy: Request<Body>| {
         reads.handed_back.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(reason, "standby read handed to the active node");
-        Err(copy)
+        Outcome::HandedBack(copy)
     };
     let index = match reads.prepare(core, started).await {
         Ok(index) => index,
@@ -173,7 +177,7 @@ pub async fn serve(
         rounds = reads.remote.get().map_or(0, ReadIndexBatcher::rounds),
         "standby read served locally"
     );
-    Ok(response)
+    Outcome::Served(response)
 }
 
 /// The same request with an empty body (candidates have none), for the fallback.
