@@ -48,6 +48,10 @@ pub const READ_INDEX_RPC_TIMEOUT_MS: u64 = 1_500;
 /// Readers (standby) or RPCs (leader) queued for the next read-index round; more are
 /// refused at once, so a standby forwards them instead of queueing without bound.
 pub const READ_INDEX_WAITERS_MAX: usize = 1024;
+/// Read-index rounds one batcher runs at once. One means every reader that arrives during a
+/// round waits for it to end and then for a whole round of its own (1.5 rounds on average);
+/// two lets it start the next round at once, for more heartbeats per read.
+pub const READ_INDEX_ROUNDS_IN_FLIGHT_MAX: usize = 2;
 
 const _: () = assert!(JOIN_ADD_LEARNER_RETRY_MS < JOIN_REQUEST_TIMEOUT_MS);
 const _: () = assert!(READ_INDEX_RPC_TIMEOUT_MS < LOCAL_READ_WAIT_MS);

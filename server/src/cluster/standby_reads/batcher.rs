@@ -9,14 +9,16 @@
 //! the index of the round in flight may have been chosen before that reader began.
 //!
 //! **Bounds.** The queue holds at most `waiters_max` readers (more are refused at once and
-//! forwarded by the caller), one round takes at most `round_timeout`, and the driver task
-//! lives as long as the batcher, which aborts it on drop.
+//! forwarded by the caller), at most `rounds_in_flight_max` rounds run at once, each for at
+//! most `round_timeout`, and the driver task (owner of the round tasks) lives as long as
+//! the batcher, which aborts it on drop.
 
 use async_trait::async_trait;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::task::JoinSet;
 
 /// Where a round's index comes from.
 #[async_trait]
@@ -38,16 +40,24 @@ impl ReadIndexBatcher {
     pub fn start(
         source: Arc<dyn ReadIndexSource>,
         waiters_max: usize,
+        rounds_in_flight_max: usize,
         round_timeout: Duration,
     ) -> ReadIndexBatcher {
         assert!(waiters_max > 0, "a batcher needs room for one waiter");
+        assert!(
+            rounds_in_flight_max > 0,
+            "a batcher runs at least one round"
+        );
         let (waiters, queue) = mpsc::channel(waiters_max);
         let rounds = Arc::new(AtomicU64::new(0));
         let driver = tokio::spawn(drive(
             source,
             queue,
-            waiters_max,
-            round_timeout,
+            Limits {
+                waiters_max,
+                rounds_in_flight_max,
+                round_timeout,
+            },
             rounds.clone(),
         ));
         ReadIndexBatcher {
@@ -86,39 +96,64 @@ impl Drop for ReadIndexBatcher {
     }
 }
 
-/// The driver: one round per batch of queued readers. Runs until the batcher drops.
+struct Limits {
+    waiters_max: usize,
+    rounds_in_flight_max: usize,
+    round_timeout: Duration,
+}
+
+/// The driver: one round per batch of queued readers, at most `rounds_in_flight_max` at a
+/// time (a reader arriving during a round starts the next one at once while there is
+/// room, instead of waiting for the round in flight to end). Runs until the batcher drops;
+/// its rounds are tasks of its own `JoinSet`, aborted with it.
 async fn drive(
     source: Arc<dyn ReadIndexSource>,
     mut queue: mpsc::Receiver<Waiter>,
-    waiters_max: usize,
-    round_timeout: Duration,
+    limits: Limits,
     rounds: Arc<AtomicU64>,
 ) {
-    while let Some(first) = queue.recv().await {
+    let room = Arc::new(Semaphore::new(limits.rounds_in_flight_max));
+    let mut running = JoinSet::new();
+    loop {
+        while running.try_join_next().is_some() {}
+        // Room first, readers second: while every round is in flight, readers gather in
+        // the queue and the next round takes them all.
+        let Ok(permit) = room.clone().acquire_owned().await else {
+            return;
+        };
+        let Some(first) = queue.recv().await else {
+            return;
+        };
         let mut round = vec![first];
-        while round.len() < waiters_max {
+        while round.len() < limits.waiters_max {
             let Ok(waiter) = queue.try_recv() else {
                 break;
             };
             round.push(waiter);
         }
-        // Every reader of `round` was queued before this call: see the module comment.
-        let result = match tokio::time::timeout(round_timeout, source.read_index()).await {
-            Ok(result) => result,
-            Err(_) => Err("read-index round timed out".to_string()),
-        };
-        rounds.fetch_add(1, Ordering::Relaxed);
-        for waiter in round {
-            // A reader that gave up no longer listens.
-            let _ = waiter.send(result.clone());
-        }
+        let source = source.clone();
+        let rounds = rounds.clone();
+        let round_timeout = limits.round_timeout;
+        running.spawn(async move {
+            // Every reader of `round` was queued before this call: see the module comment.
+            let result = match tokio::time::timeout(round_timeout, source.read_index()).await {
+                Ok(result) => result,
+                Err(_) => Err("read-index round timed out".to_string()),
+            };
+            rounds.fetch_add(1, Ordering::Relaxed);
+            drop(permit);
+            for waiter in round {
+                // A reader that gave up no longer listens.
+                let _ = waiter.send(result.clone());
+            }
+        });
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::sync::{Notify, Semaphore};
+    use tokio::sync::Notify;
 
     /// A source whose rounds block until the test releases them; each answers its own
     /// round number (1, 2, ...), or an error when told to fail.
@@ -154,10 +189,15 @@ mod tests {
         }
     }
 
-    fn start(source: &Arc<GatedSource>, waiters_max: usize) -> Arc<ReadIndexBatcher> {
+    fn start(
+        source: &Arc<GatedSource>,
+        waiters_max: usize,
+        rounds_in_flight_max: usize,
+    ) -> Arc<ReadIndexBatcher> {
         Arc::new(ReadIndexBatcher::start(
             source.clone(),
             waiters_max,
+            rounds_in_flight_max,
             Duration::from_secs(10),
         ))
     }
@@ -167,7 +207,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_readers_share_rounds() {
         let source = Arc::new(GatedSource::default());
-        let batcher = start(&source, 1024);
+        let batcher = start(&source, 1024, 1);
         let first = tokio::spawn({
             let batcher = batcher.clone();
             async move { batcher.read_index().await }
@@ -200,7 +240,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn reader_arriving_during_a_round_waits_for_the_next() {
         let source = Arc::new(GatedSource::default());
-        let batcher = start(&source, 16);
+        let batcher = start(&source, 16, 1);
         let early = tokio::spawn({
             let batcher = batcher.clone();
             async move { batcher.read_index().await }
@@ -216,6 +256,45 @@ mod tests {
         assert_eq!(late.await.expect("task"), Ok(2));
     }
 
+    /// Goal: with room for two rounds, a reader arriving during a round starts the next one
+    /// at once, a third waits until a round ends, and each still gets an index chosen after
+    /// it queued.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn second_round_starts_while_the_first_is_in_flight() {
+        let source = Arc::new(GatedSource::default());
+        let batcher = start(&source, 16, 2);
+        let spawn_reader = || {
+            let batcher = batcher.clone();
+            tokio::spawn(async move { batcher.read_index().await })
+        };
+        let first = spawn_reader();
+        source.started.notified().await;
+        let second = spawn_reader();
+        source.started.notified().await;
+        assert_eq!(
+            source.calls.load(Ordering::SeqCst),
+            2,
+            "two rounds in flight"
+        );
+        let third = spawn_reader();
+        tokio::time::timeout(Duration::from_secs(10), async {
+            while batcher.waiters.capacity() > 15 {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .expect("third reader queued");
+        assert_eq!(
+            source.calls.load(Ordering::SeqCst),
+            2,
+            "no room for a third round"
+        );
+        source.release.add_permits(3);
+        assert_eq!(first.await.expect("task"), Ok(1));
+        assert_eq!(second.await.expect("task"), Ok(2));
+        assert_eq!(third.await.expect("task"), Ok(3));
+    }
+
     /// Goal: the queue is bounded (one past the limit is refused at once, not queued), and a
     /// failed round fails every reader in it.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -223,7 +302,7 @@ mod tests {
         let source = Arc::new(GatedSource::default());
         source.fail.store(true, Ordering::SeqCst);
         let waiters_max = 4;
-        let batcher = start(&source, waiters_max);
+        let batcher = start(&source, waiters_max, 1);
         let in_round = tokio::spawn({
             let batcher = batcher.clone();
             async move { batcher.read_index().await }

@@ -27,7 +27,10 @@ mod batcher;
 pub mod read_index;
 
 use super::Cluster;
-use super::limits::{LOCAL_READ_WAIT_MS, READ_INDEX_RPC_TIMEOUT_MS, READ_INDEX_WAITERS_MAX};
+use super::limits::{
+    LOCAL_READ_WAIT_MS, READ_INDEX_ROUNDS_IN_FLIGHT_MAX, READ_INDEX_RPC_TIMEOUT_MS,
+    READ_INDEX_WAITERS_MAX,
+};
 use crate::config::StandbyReads as StandbyReadsMode;
 use crate::core::Core;
 use crate::core::local_read::LocalRead;
@@ -90,6 +93,9 @@ impl StandbyReads {
             ReadIndexBatcher::start(
                 Arc::new(LeaderReadIndex(Arc::downgrade(core))),
                 READ_INDEX_WAITERS_MAX,
+                // One heartbeat round at a time: RPCs from all standbys that arrive during
+                // a round share the next one, which halves the heartbeats under load.
+                1,
                 Duration::from_millis(READ_INDEX_TIMEOUT_MS),
             )
         });
@@ -101,27 +107,42 @@ impl StandbyReads {
             ReadIndexBatcher::start(
                 Arc::new(RemoteReadIndex(Arc::downgrade(core))),
                 READ_INDEX_WAITERS_MAX,
+                READ_INDEX_ROUNDS_IN_FLIGHT_MAX,
                 Duration::from_millis(READ_INDEX_RPC_TIMEOUT_MS),
             )
         })
     }
 
-    /// Steps 2 to 4 of the module comment; returns the read index waited for.
-    async fn prepare(&self, core: &Arc<Core>, started: Instant) -> Result<u64, String> {
+    /// Steps 2 to 4 of the module comment.
+    async fn prepare(&self, core: &Arc<Core>, started: Instant) -> Result<Prepared, String> {
         let budget = Duration::from_millis(LOCAL_READ_WAIT_MS);
         let index = timeout(budget, self.remote(core).read_index())
             .await
             .map_err(|_| "no read index in time".to_string())??;
-        let remaining = budget.saturating_sub(started.elapsed());
+        let index_elapsed = started.elapsed();
+        let remaining = budget.saturating_sub(index_elapsed);
         core.raft()
             .wait_applied(index, remaining)
             .await
             .map_err(|error| error.to_string())?;
+        let applied_elapsed = started.elapsed();
         core.refresh_for_local_read()
             .await
             .map_err(|error| format!("reload failed: {error}"))?;
-        Ok(index)
+        Ok(Prepared {
+            index,
+            index_us: index_elapsed.as_micros(),
+            apply_wait_us: applied_elapsed.saturating_sub(index_elapsed).as_micros(),
+        })
     }
+}
+
+/// A read index this node applied, and how long getting and applying it took (for the
+/// debug log).
+struct Prepared {
+    index: u64,
+    index_us: u128,
+    apply_wait_us: u128,
 }
 
 /// What became of a read tried on a standby.
@@ -145,8 +166,8 @@ pub async fn serve(core: &Arc<Core>, cluster: &Cluster, request: Request<Body>) 
         tracing::debug!(reason, "standby read handed to the active node");
         Outcome::HandedBack(copy)
     };
-    let index = match reads.prepare(core, started).await {
-        Ok(index) => index,
+    let prepared = match reads.prepare(core, started).await {
+        Ok(prepared) => prepared,
         Err(reason) => return hand_back(&reason, copy),
     };
     let epoch = core.raft().replacement_epoch();
@@ -171,7 +192,10 @@ pub async fn serve(core: &Arc<Core>, cluster: &Cluster, request: Request<Body>) 
     }
     let served = reads.served_locally.fetch_add(1, Ordering::Relaxed) + 1;
     tracing::debug!(
-        read_index = index,
+        read_index = prepared.index,
+        read_index_us = prepared.index_us,
+        apply_wait_us = prepared.apply_wait_us,
+        total_us = started.elapsed().as_micros(),
         served,
         handed_back = reads.handed_back.load(Ordering::Relaxed),
         rounds = reads.remote.get().map_or(0, ReadIndexBatcher::rounds),

@@ -32,10 +32,13 @@ pub(super) struct LeaderReadIndex(pub(super) Weak<Core>);
 impl ReadIndexSource for LeaderReadIndex {
     async fn read_index(&self) -> Result<u64, String> {
         let core = self.0.upgrade().ok_or("shutting down")?;
-        core.raft()
-            .read_index()
-            .await
-            .map_err(|error| error.to_string())
+        let started = std::time::Instant::now();
+        let index = core.raft().read_index().await;
+        tracing::trace!(
+            round_us = started.elapsed().as_micros(),
+            "leader read-index round"
+        );
+        index.map_err(|error| error.to_string())
     }
 }
 
@@ -56,6 +59,7 @@ impl ReadIndexSource for RemoteReadIndex {
             "{}{READ_INDEX_ROUTE}",
             leader.cluster_addr.trim_end_matches('/')
         );
+        let started = std::time::Instant::now();
         let response = client
             .post(url)
             .timeout(Duration::from_millis(READ_INDEX_RPC_TIMEOUT_MS))
@@ -76,6 +80,7 @@ impl ReadIndexSource for RemoteReadIndex {
         }
         let reply: ReadIndexReply = serde_json::from_slice(&body)
             .map_err(|error| format!("read-index reply from {}: {error}", leader.name))?;
+        tracing::trace!(rpc_us = started.elapsed().as_micros(), "read-index RPC");
         Ok(reply.index)
     }
 }
