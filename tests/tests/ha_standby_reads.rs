@@ -67,7 +67,9 @@ async fn create_token(node: &Node, root: &str, policies: &[&str], num_uses: u64)
 /// Method: for [`ROUNDS`] rounds, write a KV v2 and a KV v1 key through the active node and
 /// read both through each standby at once; the standbys must answer with the new values,
 /// and their logs must show the reads were served locally. A write through one standby
-/// (forwarded) is read at once through the other.
+/// (forwarded) is read at once through the other. Then the linearizability check under a
+/// stream of concurrent writes (see [`linearizable_under_concurrent_writes`]), which fails
+/// when the read-index wait is skipped.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn standby_reads_read_after_write_on_every_node() {
     let (nodes, _keys, root) = cluster_with(3, &linearizable()).await;
@@ -142,6 +144,8 @@ async fn standby_reads_read_after_write_on_every_node() {
     assert_eq!(read.status, 200, "{}", read.text);
     assert_eq!(read.body["data"]["data"]["n"], json!(1));
 
+    linearizable_under_concurrent_writes(&nodes, &root).await;
+
     for standby in &nodes[1..] {
         let local = count(standby, SERVED_LOCALLY);
         let handed_back = count(standby, HANDED_BACK);
@@ -163,6 +167,71 @@ async fn standby_reads_read_after_write_on_every_node() {
         0,
         "the active node serves reads itself"
     );
+}
+
+/// Writes acknowledged by the active node while the standbys read the same key.
+const CONCURRENT_WRITES: u64 = 150;
+/// Reads per standby reader during those writes, at most.
+const CONCURRENT_READS_MAX: usize = 3000;
+
+/// The linearizability check: while a writer streams acknowledged writes of an increasing
+/// counter through the active node, readers on every standby note the last acknowledged
+/// value before each read and must then read at least that value. Without the read-index
+/// wait, the standby outside the write's quorum answers with an older value.
+async fn linearizable_under_concurrent_writes(nodes: &[Node], root: &str) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    let acknowledged = Arc::new(AtomicU64::new(0));
+    let writing = Arc::new(AtomicBool::new(true));
+    put_ok(
+        &nodes[0],
+        root,
+        "secret/data/counter",
+        json!({"data": {"n": 0}}),
+    )
+    .await;
+    let writer = {
+        let client = nodes[0].client().with_token(root);
+        let acknowledged = acknowledged.clone();
+        let writing = writing.clone();
+        tokio::spawn(async move {
+            for n in 1..=CONCURRENT_WRITES {
+                let answer = client
+                    .put("secret/data/counter", json!({"data": {"n": n}}))
+                    .await;
+                assert_eq!(answer.status, 200, "write {n}: {}", answer.text);
+                acknowledged.store(n, Ordering::SeqCst);
+            }
+            writing.store(false, Ordering::SeqCst);
+        })
+    };
+    let mut readers = Vec::new();
+    for standby in &nodes[1..] {
+        let client = standby.client().with_token(root);
+        let name = standby.name.clone();
+        let acknowledged = acknowledged.clone();
+        let writing = writing.clone();
+        readers.push(tokio::spawn(async move {
+            let mut reads = 0;
+            while writing.load(Ordering::SeqCst) && reads < CONCURRENT_READS_MAX {
+                let floor = acknowledged.load(Ordering::SeqCst);
+                let answer = client.get("secret/data/counter").await;
+                assert_eq!(answer.status, 200, "{name}: {}", answer.text);
+                let seen = answer.body["data"]["data"]["n"].as_u64().expect("n");
+                assert!(
+                    seen >= floor,
+                    "{name} read {seen} after {floor} was acknowledged: a stale read"
+                );
+                reads += 1;
+            }
+            reads
+        }));
+    }
+    writer.await.expect("writer");
+    for reader in readers {
+        let reads = reader.await.expect("reader");
+        eprintln!("{reads} concurrent reads checked");
+    }
 }
 
 /// Goal: a policy change and a token revocation on the active node are honoured by the
