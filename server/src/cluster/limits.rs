@@ -48,10 +48,13 @@ pub const READ_INDEX_RPC_TIMEOUT_MS: u64 = 1_500;
 /// Readers (standby) or RPCs (leader) queued for the next read-index round; more are
 /// refused at once, so a standby forwards them instead of queueing without bound.
 pub const READ_INDEX_WAITERS_MAX: usize = 1024;
-/// Read-index rounds one batcher runs at once. One means every reader that arrives during a
-/// round waits for it to end and then for a whole round of its own (1.5 rounds on average);
-/// two lets it start the next round at once, for more heartbeats per read.
-pub const READ_INDEX_ROUNDS_IN_FLIGHT_MAX: usize = 2;
+/// Read-index rounds one batcher (standby or leader) runs at once. One means a reader that
+/// arrives during a round waits for it to end and then for a round of its own (1.5 rounds
+/// on average); more start the next round at once, at the price of more rounds, each a
+/// heartbeat to every voter. On the shared 2-core bench box 2 and 4 were slower than 1
+/// (ratio to forwarding 0.40–0.53 against 0.49–0.59): the heartbeats cost more CPU than the
+/// shorter wait saves. Worth measuring again on machines of their own.
+pub const READ_INDEX_ROUNDS_IN_FLIGHT_MAX: usize = 1;
 
 const _: () = assert!(JOIN_ADD_LEARNER_RETRY_MS < JOIN_REQUEST_TIMEOUT_MS);
 const _: () = assert!(READ_INDEX_RPC_TIMEOUT_MS < LOCAL_READ_WAIT_MS);

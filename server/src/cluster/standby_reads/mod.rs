@@ -93,9 +93,8 @@ impl StandbyReads {
             ReadIndexBatcher::start(
                 Arc::new(LeaderReadIndex(Arc::downgrade(core))),
                 READ_INDEX_WAITERS_MAX,
-                // One heartbeat round at a time: RPCs from all standbys that arrive during
-                // a round share the next one, which halves the heartbeats under load.
-                1,
+                // RPCs from every standby that arrive during a round share the next one.
+                READ_INDEX_ROUNDS_IN_FLIGHT_MAX,
                 Duration::from_millis(READ_INDEX_TIMEOUT_MS),
             )
         });
