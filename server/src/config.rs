@@ -118,6 +118,30 @@ pub struct RaftConfig {
     pub autopilot_reconcile_interval_seconds: Option<u64>,
     pub autopilot_update_interval_seconds: Option<u64>,
     pub retry_join: Vec<RetryJoinConfig>,
+    /// `standby_reads`: how a standby answers reads (Tresor only; Vault has no such key).
+    pub standby_reads: StandbyReads,
+}
+
+/// `storage "raft" { standby_reads = "forward" | "linearizable" }` (issue #5, beyond Vault
+/// OSS). A closed set: any other value is a configuration error, never a silent default.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum StandbyReads {
+    /// Vault OSS behaviour: a standby forwards every request to the active node.
+    #[default]
+    Forward,
+    /// A standby serves safe reads from its own replica after a raft read-index round
+    /// (`cluster/standby_reads`); everything else is still forwarded.
+    Linearizable,
+}
+
+impl StandbyReads {
+    pub fn parse(value: &str) -> Option<StandbyReads> {
+        match value {
+            "forward" => Some(StandbyReads::Forward),
+            "linearizable" => Some(StandbyReads::Linearizable),
+            _ => None,
+        }
+    }
 }
 
 /// One `retry_join { … }` stanza, as written.
@@ -1106,6 +1130,7 @@ impl Reader<'_> {
             autopilot_reconcile_interval_seconds: None,
             autopilot_update_interval_seconds: None,
             retry_join: Vec::new(),
+            standby_reads: StandbyReads::Forward,
         };
         for (key, value) in body {
             match key.as_str() {
@@ -1129,10 +1154,21 @@ impl Reader<'_> {
                         raft.retry_join.push(self.retry_join(stanza)?);
                     }
                 }
+                "standby_reads" => raft.standby_reads = self.standby_reads(key, value)?,
                 _ => self.unknown(&format!("storage.raft.{key}")),
             }
         }
         Ok(raft)
+    }
+
+    fn standby_reads(&self, key: &str, value: &Value) -> Result<StandbyReads, ConfigError> {
+        let text = self.string(key, value)?;
+        StandbyReads::parse(&text).ok_or_else(|| {
+            ConfigError::Invalid(format!(
+                "Error parsing {}: storage.raft.{key}: unknown value {text:?} (expected \"forward\" or \"linearizable\")",
+                self.file
+            ))
+        })
     }
 
     fn retry_join(&mut self, body: &Map<String, Value>) -> Result<RetryJoinConfig, ConfigError> {
@@ -1298,6 +1334,41 @@ mod tests {
 
     fn check(text: &str) -> ServerConfig {
         with_env(&[], || parse_str("test.hcl", text).expect("config parses"))
+    }
+
+    /// Goal: `standby_reads` defaults to forwarding, takes its two values in HCL and JSON,
+    /// and refuses anything else with an error that names the key and the allowed values.
+    #[test]
+    fn standby_reads_is_a_closed_set() {
+        let raft_of = |config: ServerConfig| match config.storage {
+            Some(StorageConfig::Raft(raft)) => raft,
+            other => panic!("raft storage expected: {other:?}"),
+        };
+        let default = check("storage \"raft\" {\n  path = \"/d\"\n}\n");
+        assert_eq!(raft_of(default).standby_reads, StandbyReads::Forward);
+        for (value, expected) in [
+            ("forward", StandbyReads::Forward),
+            ("linearizable", StandbyReads::Linearizable),
+        ] {
+            let hcl = check(&format!(
+                "storage \"raft\" {{\n  path = \"/d\"\n  standby_reads = \"{value}\"\n}}\n"
+            ));
+            assert_eq!(raft_of(hcl).standby_reads, expected, "{value}");
+        }
+        let json =
+            check(r#"{"storage": {"raft": {"path": "/d", "standby_reads": "linearizable"}}}"#);
+        assert_eq!(raft_of(json).standby_reads, StandbyReads::Linearizable);
+        for bad in ["Linearizable", "stale", ""] {
+            let text =
+                format!("storage \"raft\" {{\n  path = \"/d\"\n  standby_reads = \"{bad}\"\n}}\n");
+            let error = with_env(&[], || parse_str("test.hcl", &text)).expect_err(bad);
+            let message = error.to_string();
+            assert!(
+                message.contains("storage.raft.standby_reads")
+                    && message.contains("\"forward\" or \"linearizable\""),
+                "{message}"
+            );
+        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! mount table names the backend, the backend's path table names the function.
 
 use crate::core::Core;
+use crate::core::local_read;
 use crate::mounts::MountBackend;
 use crate::sys;
 use std::sync::Arc;
@@ -52,6 +53,9 @@ impl Core {
             help,
             patch_content_type_error,
         } = routed;
+        // A standby serving this request from its replica gives it to the active node
+        // unless it is a plain read (see `core/local_read.rs`); a no-op otherwise.
+        local_read::check_request(&request)?;
         if let Some(sys_path) = request.path.strip_prefix("sys/")
             && sys::is_unauthenticated(sys_path)
         {
@@ -121,6 +125,7 @@ impl Core {
                 ),
             ));
         };
+        local_read::check_mount_type(&mounted.entry.mount_type)?;
         let full_path = request.path.clone();
         let relative_path = relative_path.to_string();
         let is_write = matches!(request.operation, Operation::Update | Operation::Create);
@@ -171,6 +176,7 @@ impl Core {
             MountBackend::System => self.sys_paths().handle(self.clone(), request).await?,
             MountBackend::Logical(backend) => backend.handle_request(request).await?,
         };
+        local_read::check_reply(&reply)?;
         let reply = self
             .register_lease(reply, &mount, &relative_path, token)
             .await?;
@@ -210,6 +216,14 @@ impl Core {
         let Some(token) = request.client_token.as_deref() else {
             return Err(token_denied());
         };
+        if local_read::is_local_read() {
+            // A standby counts no use: a use-limited token goes to the active node.
+            let Some(entry) = self.tokens().lookup(token).await? else {
+                return Err(token_denied());
+            };
+            local_read::check_token(&entry)?;
+            return Ok(entry);
+        }
         match self.tokens().use_token(token).await? {
             Some(entry) => Ok(entry),
             None => Err(token_denied()),

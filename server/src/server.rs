@@ -85,16 +85,24 @@ fn display_paths(paths: &[PathBuf]) -> String {
         .join(", ")
 }
 
-/// Logs at the configured level; sled and openraft only warn, their info lines are per-RPC
-/// noise. `TRESOR_LOG_FILTER` (tracing directives, e.g. `info,openraft=info`) replaces that
-/// filter for diagnosing raft elections; Vault has no such knob, so it is not a config key.
+/// Extra log directives (`tracing` filter syntax, e.g. `tresor::cluster::standby_reads=debug`
+/// or `openraft=info` for raft elections) appended to the configured level, which keeps sled
+/// and openraft at warn (their info lines are per-RPC noise). A Tresor addition for debugging
+/// one module; Vault has no such knob, so it is not a config key.
+const LOG_DIRECTIVES_ENV: &str = "TRESOR_LOG";
+
 fn init_logging(level: &str, format: &str) {
-    let directives = match std::env::var("TRESOR_LOG_FILTER") {
-        Ok(directives) if !directives.trim().is_empty() => directives,
-        _ => format!("{level},sled=warn,openraft=warn"),
-    };
-    let filter = tracing_subscriber::EnvFilter::try_new(directives)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let extra = std::env::var(LOG_DIRECTIVES_ENV)
+        .ok()
+        .filter(|directives| !directives.trim().is_empty())
+        .map(|directives| format!(",{directives}"))
+        .unwrap_or_default();
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(format!("{level},sled=warn,openraft=warn{extra}"))
+            .or_else(|_| {
+                tracing_subscriber::EnvFilter::try_new(format!("{level},sled=warn,openraft=warn"))
+            })
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -164,6 +172,7 @@ async fn serve(server_config: ServerConfig, dev: Option<DevOptions>) -> Result<(
                 cluster_addr: cluster_addr.clone(),
                 listen_addr: first_listener.cluster_address.clone(),
                 retry_join: raft.retry_join.clone(),
+                standby_reads: raft.standby_reads,
             },
         )),
         _ => None,

@@ -10,6 +10,7 @@
 mod election;
 mod error;
 pub mod limits;
+mod linearizable;
 mod log_store;
 mod membership;
 mod memory;

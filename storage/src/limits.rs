@@ -90,6 +90,12 @@ const _: () = assert!(GROUP_COMMIT_REQUESTS_MAX > 0 && WRITE_QUEUE_DEPTH_MAX > 0
 /// The largest raft RPC body a node accepts (only authenticated peers reach it): one append
 /// of [`RAFT_PAYLOAD_ENTRIES_MAX`] entries, each at most one log record.
 pub const RAFT_RPC_BODY_BYTES_MAX: usize = RAFT_PAYLOAD_ENTRIES_MAX as usize * LOG_RECORD_BYTES_MAX;
+/// How long the leader's read index (one heartbeat round to a quorum) may take. openraft
+/// bounds each heartbeat of that round by `RAFT_HEARTBEAT_MS`; this bounds the whole call,
+/// queueing in the raft core included, so a reader falls back instead of hanging.
+pub const READ_INDEX_TIMEOUT_MS: u64 = 1_000;
+const _: () = assert!(READ_INDEX_TIMEOUT_MS > RAFT_HEARTBEAT_MS);
+
 /// A learner within this many entries of the leader's last log index is promoted to voter.
 pub const RAFT_LEARNER_PROMOTION_LAG_ENTRIES: u64 = 50;
 

@@ -21,6 +21,7 @@
 //! file, synced, renamed, directory synced.
 
 use crate::limits::{SLED_CACHE_BYTES, SLED_FLUSH_EVERY_MS};
+use crate::linearizable::{ChangeWatch, ReplacementEpoch};
 use crate::log_store::sync_dir;
 use crate::types::{
     Entry, LogId, RaftError, Response, SnapshotMeta, StoredMembership, TypeConfig, io_error,
@@ -56,6 +57,10 @@ struct SmInner {
     current_snapshot: Mutex<Option<SnapshotMeta>>,
     /// Outcomes of restore commits applied since open (see `restore.rs`).
     restores: Mutex<crate::restore::RestoreLedger>,
+    /// Applied changes under the keys the layer above caches (see `linearizable.rs`).
+    watch: ChangeWatch,
+    /// Odd while `install_body` replaces the data (see `linearizable.rs`).
+    replacements: ReplacementEpoch,
 }
 
 /// The state machine. Clones share one sled database; `RaftStorage` keeps one for reads.
@@ -133,6 +138,8 @@ impl StateMachineStore {
                 dir: dir.to_path_buf(),
                 current_snapshot: Mutex::new(None),
                 restores: Mutex::new(Default::default()),
+                watch: ChangeWatch::default(),
+                replacements: ReplacementEpoch::default(),
             }),
         };
         let _ = std::fs::remove_file(dir.join(format!("{SNAPSHOT_FILE}.tmp")));
@@ -162,6 +169,14 @@ impl StateMachineStore {
             keys.push(key);
         }
         Ok(list_one_level(prefix, keys.iter().map(String::as_str)))
+    }
+
+    pub(crate) fn change_watch(&self) -> &ChangeWatch {
+        &self.inner.watch
+    }
+
+    pub(crate) fn replacement_epoch(&self) -> &ReplacementEpoch {
+        &self.inner.replacements
     }
 
     /// Flushes sled (best effort; see the module comment).
@@ -261,6 +276,8 @@ impl StateMachineStore {
                     StorageError::Other("restore transaction aborted".into())
                 }
             })?;
+        // The data may have been replaced wholesale; the generation moves after it is visible.
+        inner.watch.bump();
         let restored = body.is_some();
         match restored {
             true => tracing::info!(
@@ -309,13 +326,24 @@ impl StateMachineStore {
             }
         }
         let inner = &self.inner;
-        inner.data.apply_batch(batch).map_err(sled_error)?;
-        let mut meta = sled::Batch::default();
-        meta.insert(META_APPLIED, applied);
-        if let Some(membership) = membership {
-            meta.insert(META_MEMBERSHIP, membership);
+        let touches_watched = inner.watch.touches(entries);
+        let applied_writes = inner
+            .data
+            .apply_batch(batch)
+            .map_err(sled_error)
+            .and_then(|()| {
+                let mut meta = sled::Batch::default();
+                meta.insert(META_APPLIED, applied);
+                if let Some(membership) = membership {
+                    meta.insert(META_MEMBERSHIP, membership);
+                }
+                inner.meta.apply_batch(meta).map_err(sled_error)
+            });
+        // Only after the batches: a reader that sees the new generation sees the data.
+        if applied_writes.is_ok() && touches_watched {
+            inner.watch.bump();
         }
-        inner.meta.apply_batch(meta).map_err(sled_error)
+        applied_writes
     }
 
     /// Serialises the whole state; runs in order with `apply`, so it is consistent.
@@ -340,6 +368,9 @@ impl StateMachineStore {
     /// last, so a crash part-way leaves sled behind the snapshot file and `open` redoes it.
     fn install_body(&self, body: &SnapshotBody) -> Result<(), StorageError> {
         let inner = &self.inner;
+        // Readers of this node's data (linearizable standby reads) must not trust what they
+        // read while the data is cleared and refilled.
+        let _replacing = inner.replacements.begin();
         inner.meta.remove(META_APPLIED).map_err(sled_error)?;
         inner.data.clear().map_err(sled_error)?;
         let mut batch = sled::Batch::default();
@@ -355,6 +386,7 @@ impl StateMachineStore {
             .meta
             .insert(META_APPLIED, encode(&body.last_applied)?)
             .map_err(sled_error)?;
+        inner.watch.bump();
         self.flush()
     }
 

@@ -11,12 +11,22 @@ use std::time::{Duration, Instant};
 /// How long a node may take to listen after it was started.
 const LISTEN_DEADLINE: Duration = Duration::from_secs(30);
 
+/// Per-node settings beyond the defaults.
+#[derive(Clone, Debug, Default)]
+pub struct NodeOptions {
+    /// Extra attribute lines inside the `storage "raft"` block.
+    pub raft_extra: String,
+    /// Extra log directives (`TRESOR_LOG`), e.g. one module at debug level.
+    pub log_directives: Option<String>,
+}
+
 /// One cluster node: config on disk, a child process while running.
 pub struct Node {
     pub name: String,
     pub port: u16,
     pub cluster_port: u16,
     pub dir: tempfile::TempDir,
+    log_directives: Option<String>,
     child: Option<Child>,
 }
 
@@ -24,6 +34,11 @@ impl Node {
     /// Writes the node's config (raft storage, plain-HTTP API listener, `retry_join` to
     /// `retry_join` when given) and starts it.
     pub fn new(name: &str, retry_join: Option<&str>) -> Node {
+        Node::with_options(name, retry_join, &NodeOptions::default())
+    }
+
+    /// [`Node::new`] with `options`.
+    pub fn with_options(name: &str, retry_join: Option<&str>, options: &NodeOptions) -> Node {
         let dir = tempfile::tempdir().expect("temp dir");
         let port = free_port();
         let mut cluster_port = free_port();
@@ -34,8 +49,9 @@ impl Node {
             Some(leader) => format!("  retry_join {{\n    leader_api_addr = \"{leader}\"\n  }}\n"),
             None => String::new(),
         };
+        let extra = &options.raft_extra;
         let config = format!(
-            "storage \"raft\" {{\n  path = \"{data}\"\n  node_id = \"{name}\"\n{join}}}\n\
+            "storage \"raft\" {{\n  path = \"{data}\"\n  node_id = \"{name}\"\n{extra}\n{join}}}\n\
              listener \"tcp\" {{\n  address = \"127.0.0.1:{port}\"\n  cluster_address = \"127.0.0.1:{cluster_port}\"\n  tls_disable = true\n}}\n\
              api_addr = \"http://127.0.0.1:{port}\"\ncluster_addr = \"https://127.0.0.1:{cluster_port}\"\ndisable_mlock = true\n",
             data = dir.path().join("data").display()
@@ -46,6 +62,7 @@ impl Node {
             port,
             cluster_port,
             dir,
+            log_directives: options.log_directives.clone(),
             child: None,
         };
         node.spawn();
@@ -76,7 +93,11 @@ impl Node {
             .open(self.log_path())
             .expect("log");
         let log_err = log.try_clone().expect("log handle");
-        let child = Command::new(tresor_binary())
+        let mut command = Command::new(tresor_binary());
+        if let Some(directives) = &self.log_directives {
+            command.env("TRESOR_LOG", directives);
+        }
+        let child = command
             .arg("server")
             .arg(format!(
                 "-config={}",
@@ -205,12 +226,21 @@ pub async fn unseal_member(node: &Node, keys: &[String], threshold: usize) {
 /// join through `retry_join` and are unsealed with node-1's keys. Returns the nodes, keys and
 /// root token once all are voters.
 pub async fn cluster(size: usize) -> (Vec<Node>, Vec<String>, String) {
-    let first = Node::new("node-1", None);
+    cluster_with(size, &NodeOptions::default()).await
+}
+
+/// [`cluster`] with `options` on every node.
+pub async fn cluster_with(size: usize, options: &NodeOptions) -> (Vec<Node>, Vec<String>, String) {
+    let first = Node::with_options("node-1", None, options);
     let leader_addr = first.addr();
     let (keys, root) = first.client().init_and_unseal(3, 2).await;
     let mut nodes = vec![first];
     for n in 2..=size {
-        nodes.push(Node::new(&format!("node-{n}"), Some(&leader_addr)));
+        nodes.push(Node::with_options(
+            &format!("node-{n}"),
+            Some(&leader_addr),
+            options,
+        ));
     }
     for node in &nodes[1..] {
         unseal_member(node, &keys[1..], 2).await;

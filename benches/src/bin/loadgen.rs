@@ -114,7 +114,7 @@ fn label_prefix(label: &str) -> String {
 async fn prepare(args: &Args, plan: &Plan, target: &Target) -> Result<Vec<Conn>, String> {
     let started = Instant::now();
     let mut setup_conn = Conn::open(target).await?;
-    workload::setup(plan, target, &mut setup_conn).await?;
+    workload::setup(plan, target, &mut setup_conn, args.prefill).await?;
     drop(setup_conn);
     let mut conns = Vec::with_capacity(args.concurrency);
     for _ in 0..args.concurrency {

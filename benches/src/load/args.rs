@@ -12,7 +12,7 @@ pub const USAGE: &str = "\
 usage: loadgen --addr http://127.0.0.1:PORT --token TOKEN --workload WORKLOAD
                --concurrency N --duration-seconds S [--warmup-seconds W] [--mount PATH]
                [--keys 1000] [--value-bytes 64] [--max-requests M] [--label NAME]
-               [--server-pid PID]
+               [--server-pid PID] [--prefill 1]
 
 workloads: kv2-read kv2-write kv1-read kv1-write transit-encrypt
 default mount: secret (kv2-*), kv (kv1-*), transit (transit-encrypt)
@@ -38,6 +38,9 @@ pub struct Args {
     pub label: String,
     /// When given, the server's CPU time per measured request is reported from /proc.
     pub server_pid: Option<u32>,
+    /// Read workloads: write every key during setup (`--prefill 0` when another run did,
+    /// so several runs against one cluster start their windows together).
+    pub prefill: bool,
 }
 
 /// Parses `argv` without the program name.
@@ -54,6 +57,7 @@ pub fn parse(argv: &[String]) -> Result<Args, String> {
     let mut max_requests = MAX_REQUESTS_DEFAULT;
     let mut label = String::new();
     let mut server_pid = None;
+    let mut prefill = true;
 
     let mut index = 0;
     while index < argv.len() {
@@ -90,6 +94,7 @@ pub fn parse(argv: &[String]) -> Result<Args, String> {
             "max-requests" => max_requests = number(name, &value, 1, MAX_REQUESTS_MAX)?,
             "label" => label = value,
             "server-pid" => server_pid = Some(number(name, &value, 1, u64::from(u32::MAX))?),
+            "prefill" => prefill = number(name, &value, 0, 1)? == 1,
             _ => return Err(format!("unknown flag -{name}")),
         }
     }
@@ -115,6 +120,7 @@ pub fn parse(argv: &[String]) -> Result<Args, String> {
         max_requests,
         label,
         server_pid: server_pid.map(|pid| pid as u32),
+        prefill,
     })
 }
 
@@ -165,6 +171,19 @@ mod tests {
         assert_eq!(args.concurrency, 4);
         assert_eq!(args.mount, "kv");
         assert_eq!(args.keys, 1000);
+        assert!(args.prefill);
+        let base = "--addr http://127.0.0.1:1 --token t --workload kv2-read --concurrency 1 --duration-seconds 1";
+        assert!(
+            !check(&format!("{base} --prefill 0"))
+                .expect("valid")
+                .prefill
+        );
+        assert!(
+            check(&format!("{base} --prefill=1"))
+                .expect("valid")
+                .prefill
+        );
+        assert!(check(&format!("{base} --prefill 2")).is_err());
     }
 
     #[test]

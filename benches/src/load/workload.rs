@@ -151,12 +151,18 @@ impl Plan {
 }
 
 /// Prepares the server: enables the mount (an existing mount is fine), then
-/// - read workloads: writes every key once, so reads find data;
+/// - read workloads: writes every key once, so reads find data (unless `prefill` is false:
+///   then only the probe read checks that the data is there);
 /// - write workloads: one probe write (waits out OpenBao's KV v2 upgrade after mounting);
 /// - transit: creates the key and does one probe encryption.
 ///
 /// `Err` says which step failed and quotes the server's answer.
-pub async fn setup(plan: &Plan, target: &Target, conn: &mut Conn) -> Result<(), String> {
+pub async fn setup(
+    plan: &Plan,
+    target: &Target,
+    conn: &mut Conn,
+    prefill: bool,
+) -> Result<(), String> {
     let mount_path = format!("/v1/sys/mounts/{}", plan.mount);
     let body = Bytes::from_static(plan.workload.mount_body().as_bytes());
     let response = conn
@@ -182,6 +188,9 @@ pub async fn setup(plan: &Plan, target: &Target, conn: &mut Conn) -> Result<(), 
         }
         Workload::Kv2Write | Workload::Kv1Write => {
             retry_until_success(target, conn, "probe request", &plan.call(0)).await?
+        }
+        Workload::Kv2Read | Workload::Kv1Read if !prefill => {
+            retry_until_success(target, conn, "probe read", &plan.call(0)).await?
         }
         Workload::Kv2Read | Workload::Kv1Read => {
             retry_until_success(target, conn, "prefill key 0", &plan.prefill_call(0)).await?;

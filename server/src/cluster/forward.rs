@@ -7,10 +7,14 @@
 //! `api_addr` when the client asked for no forwarding, the path is a raft snapshot, or
 //! forwarding failed. Anything else goes straight to the ordinary API handler.
 //!
+//! With `standby_reads = "linearizable"`, plain reads are first tried on the standby's own
+//! replica (`standby_reads/`); only what that refuses is forwarded or redirected.
+//!
 //! A request is forwarded at most once (one hop): the cluster listener serves forwarded
 //! requests with the plain API handler, which has no front door.
 
 use super::limits::FORWARD_TIMEOUT_MS;
+use super::standby_reads::Outcome;
 use super::transport::FORWARDED_HEADER;
 use super::{Activation, Cluster};
 use crate::core::Core;
@@ -33,6 +37,19 @@ async fn front(State(core): State<Arc<Core>>, request: Request<Body>) -> Respons
         Some(cluster) => decide(&core, cluster, &request),
         None => Decision::Local,
     };
+    // `standby_reads = "linearizable"`: a plain read may be served from this standby's
+    // replica; when it may not, it goes where it would have gone without the option.
+    let mut request = request;
+    if let Some(cluster) = core.cluster()
+        && matches!(decision, Decision::Forward | Decision::Redirect)
+        && cluster.is_armed()
+        && cluster.standby_reads.is_candidate(&request)
+    {
+        request = match super::standby_reads::serve(&core, cluster, request).await {
+            Outcome::Served(response) => return response,
+            Outcome::HandedBack(request) => request,
+        };
+    }
     match decision {
         Decision::Local => crate::http::serve(core, request).await,
         Decision::Redirect => redirect(&core, &path_and_query(&request)).await,

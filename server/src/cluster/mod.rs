@@ -12,6 +12,8 @@
 //!   redirects (307) when forwarding is impossible.
 //! - `stepdown.rs`: `sys/step-down`, a leadership transfer to the most caught-up voter.
 //! - `autopilot.rs`: server health, the autopilot configuration and dead-server cleanup.
+//! - `standby_reads/`: `standby_reads = "linearizable"`: a standby serves plain reads from
+//!   its replica after a raft read-index round (batched), forwards the rest.
 //!
 //! **Invariant:** with a one-member raft configuration nothing here changes how a request is
 //! served: forwarding and activation only happen when the configuration has several members.
@@ -24,11 +26,12 @@ pub mod ha;
 pub mod join;
 pub mod limits;
 pub mod snapshot;
+pub mod standby_reads;
 pub mod stepdown;
 pub mod tls;
 pub mod transport;
 
-use crate::config::RetryJoinConfig;
+use crate::config::{RetryJoinConfig, StandbyReads as StandbyReadsMode};
 use crate::core::Core;
 use limits::ACTIVATION_WAIT_MS;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -51,6 +54,8 @@ pub struct ClusterSettings {
     /// `host:port` the cluster listener binds.
     pub listen_addr: String,
     pub retry_join: Vec<RetryJoinConfig>,
+    /// How a standby answers reads (`storage "raft" { standby_reads }`).
+    pub standby_reads: StandbyReadsMode,
 }
 
 /// How a wait for this node's activation ended.
@@ -95,12 +100,13 @@ pub struct Cluster {
     /// When this node last became the active node of a multi-member cluster (`sys/leader`'s
     /// `active_time`); `None` while it is not active.
     activated_at: Mutex<Option<time::OffsetDateTime>>,
+    /// Linearizable standby reads (off unless configured).
+    pub(crate) standby_reads: standby_reads::StandbyReads,
 }
 
 impl Cluster {
     pub fn new(settings: ClusterSettings) -> Arc<Cluster> {
         Arc::new(Cluster {
-            settings,
             transport: Arc::new(Transport::default()),
             trust: Arc::new(ListenerTrust::default()),
             armed: AtomicBool::new(false),
@@ -112,6 +118,8 @@ impl Cluster {
             step_down: stepdown::StepDown::default(),
             autopilot: autopilot::Autopilot::default(),
             activated_at: Mutex::new(None),
+            standby_reads: standby_reads::StandbyReads::new(settings.standby_reads),
+            settings,
         })
     }
 

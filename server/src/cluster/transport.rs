@@ -5,6 +5,7 @@
 //! - `POST /raft/{append|vote|snapshot}`: postcard body in, postcard body out
 //!   ([`RaftStorage::handle_rpc`](tresor_storage::RaftStorage::handle_rpc)).
 //! - `POST /cluster/elect`: start an election now (a stepping-down leader's request).
+//! - `POST /cluster/read-index`: the leader's index for a linearizable standby read.
 //! - anything under `/v1/`: an API request a standby forwarded; served by the ordinary API
 //!   handler of this node, never forwarded again.
 
@@ -20,7 +21,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
-use tower::ServiceExt;
 use tresor_storage::limits::RAFT_RPC_BODY_BYTES_MAX;
 use tresor_storage::{ClusterTransport, RaftRpc, TransportError};
 
@@ -42,6 +42,8 @@ impl Transport {
         let client = reqwest::Client::builder()
             .tls_backend_preconfigured(tls)
             .connect_timeout(Duration::from_millis(CLUSTER_CONNECT_TIMEOUT_MS))
+            // reqwest's default, stated: small RPCs must not wait for delayed ACKs.
+            .tcp_nodelay(true)
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| format!("cluster client: {e}"))?;
@@ -106,6 +108,10 @@ pub fn cluster_app(core: Arc<Core>) -> Router {
     Router::new()
         .route("/raft/{rpc}", post(raft_rpc))
         .route("/cluster/elect", post(super::stepdown::elect_route))
+        .route(
+            super::standby_reads::read_index::READ_INDEX_ROUTE,
+            post(super::standby_reads::read_index::route),
+        )
         .fallback(forwarded)
         .layer(DefaultBodyLimit::max(RAFT_RPC_BODY_BYTES_MAX))
         .with_state(core)
@@ -139,11 +145,7 @@ async fn forwarded(State(core): State<Arc<Core>>, request: Request<Body>) -> Res
     {
         return super::forward::no_active_node(StatusCode::INTERNAL_SERVER_ERROR);
     }
-    let app = crate::http::app(core);
-    match app.oneshot(request).await {
-        Ok(response) => response,
-        Err(never) => match never {},
-    }
+    crate::http::serve(core, request).await
 }
 
 /// Binds the cluster listener. It accepts TCP at once but completes a TLS handshake only
@@ -169,7 +171,11 @@ pub async fn serve(
     tls: axum_server::tls_rustls::RustlsConfig,
     core: Arc<Core>,
 ) -> Result<(), std::io::Error> {
+    // TCP_NODELAY: replies here are small and latency-bound (raft heartbeats, read
+    // indexes, forwarded answers). Without it, a reply written as two segments waits for
+    // the peer's delayed ACK (40 ms on Linux) before its second half leaves.
     axum_server::from_tcp_rustls(listener, tls)?
+        .map(|tls_acceptor| tls_acceptor.acceptor(axum_server::accept::NoDelayAcceptor::new()))
         .serve(cluster_app(core).into_make_service())
         .await
 }

@@ -5,6 +5,7 @@
 //! every authenticated request checks that first (503 `Vault is sealed` otherwise).
 
 mod lifecycle;
+pub mod local_read;
 mod mounts;
 mod periodic;
 mod policies;
@@ -76,6 +77,10 @@ pub struct Core {
     /// HA hook (issue #5): the cluster state, set once at startup by `server.rs` when the
     /// node runs with a cluster listener; `None` in dev mode and unit tests.
     cluster: std::sync::OnceLock<Arc<crate::cluster::Cluster>>,
+    /// Linearizable standby reads: the raft change generation the mount tables, policies and
+    /// token salt were last reloaded at (`local_read.rs`), and the lock reloads take.
+    local_read_generation: std::sync::atomic::AtomicU64,
+    local_read_reload: tokio::sync::Mutex<()>,
 }
 
 /// What exists only while unsealed.
@@ -87,7 +92,16 @@ struct UnsealedState {
 
 impl Core {
     pub fn new(settings: CoreSettings, raft: Arc<RaftStorage>, seal: Arc<dyn Seal>) -> Arc<Core> {
-        let physical: Arc<dyn Storage> = raft.clone();
+        // Every write passes the local-read guard: a standby serving a read from its own
+        // replica never writes (see `local_read.rs`).
+        let physical: Arc<dyn Storage> = Arc::new(local_read::ReadOnlyInLocalRead(raft.clone()));
+        let cached_prefixes = local_read::cached_storage_prefixes();
+        raft.watch_prefixes(
+            &cached_prefixes
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+        );
         let barrier = Arc::new(Barrier::new(physical.clone()));
         let tokens = Arc::new(TokenStore::new(StorageView::new(
             barrier.clone(),
@@ -117,6 +131,8 @@ impl Core {
             policies,
             token_backend,
             cluster: std::sync::OnceLock::new(),
+            local_read_generation: std::sync::atomic::AtomicU64::new(local_read::NOT_LOADED),
+            local_read_reload: tokio::sync::Mutex::new(()),
         });
         core.tokens
             .set_lifecycle_hook(Arc::new(CoreTokenHook(Arc::downgrade(&core))));
@@ -192,7 +208,7 @@ impl Core {
         self.require_unsealed()?;
         self.tokens.clear_cache();
         self.policies.load().await?;
-        self.load_mounts().await?;
+        self.load_mounts_exclusively().await?;
         self.expiration.start().await?;
         Ok(())
     }

@@ -9,8 +9,8 @@ use tresor_framework::{Error, StorageView};
 use tresor_storage::Storage;
 
 /// Barrier paths of the persisted tables (Vault's names).
-const SECRETS_TABLE_PATH: &str = "core/mounts";
-const AUTH_TABLE_PATH: &str = "core/auth";
+pub(super) const SECRETS_TABLE_PATH: &str = "core/mounts";
+pub(super) const AUTH_TABLE_PATH: &str = "core/auth";
 
 /// Paths no secrets engine may be mounted under (MNT-04).
 const RESERVED_SECRETS_PREFIXES: &[&str] = &["sys/", "auth/", "audit/", "cubbyhole/", "identity/"];
@@ -119,11 +119,61 @@ impl Core {
         Ok(())
     }
 
+    /// [`Core::load_mounts`] under the mount-change lock, so a load on a node that just
+    /// became active cannot swap in a table older than a concurrent mount change.
+    pub(super) async fn load_mounts_exclusively(&self) -> Result<(), Error> {
+        let _change = self.mount_change.lock().await;
+        self.load_mounts().await
+    }
+
+    /// A standby's reload of both tables from its replica (linearizable standby reads):
+    /// writes nothing (a missing table is an error, the active node creates them), and keeps
+    /// the backend of every mount whose entry is unchanged, with whatever it caches.
+    pub(super) async fn reload_mounts(&self) -> Result<(), Error> {
+        let _change = self.mount_change.lock().await;
+        let current = self.routes();
+        let mut mounted = Vec::new();
+        for kind in [MountTableKind::Secrets, MountTableKind::Auth] {
+            let Some(entries) = self.read_table(kind).await? else {
+                return Err(Error::internal("mount table missing on this standby"));
+            };
+            for entry in entries {
+                mounted.push(self.mounted_reusing(&current, kind, entry)?);
+            }
+        }
+        *self
+            .routes
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(RouteTable::new(mounted));
+        Ok(())
+    }
+
     pub(super) fn clear_mounts(&self) {
         *self
             .routes
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(RouteTable::default());
+    }
+
+    /// The mount for `entry`, keeping the backend of `current`'s mount when the entry is the
+    /// same mount with the same backend shape (the backend keeps what it caches).
+    fn mounted_reusing(
+        &self,
+        current: &RouteTable,
+        kind: MountTableKind,
+        entry: MountEntry,
+    ) -> Result<Arc<Mounted>, Error> {
+        let same = current.find(kind, &entry.path).filter(|existing| {
+            existing.entry.uuid == entry.uuid && same_backend_shape(&existing.entry, &entry)
+        });
+        match same {
+            Some(existing) => Ok(Arc::new(Mounted {
+                entry,
+                route_path: existing.route_path.clone(),
+                backend: existing.backend.clone(),
+            })),
+            None => self.mounted(entry),
+        }
     }
 
     /// Persists `entries` for `kind` and swaps in a route table built from them.
@@ -140,17 +190,7 @@ impl Core {
             .cloned()
             .collect();
         for entry in entries {
-            let same = current.find(kind, &entry.path).filter(|existing| {
-                existing.entry.uuid == entry.uuid && same_backend_shape(&existing.entry, &entry)
-            });
-            match same {
-                Some(existing) => mounted.push(Arc::new(Mounted {
-                    entry,
-                    route_path: existing.route_path.clone(),
-                    backend: existing.backend.clone(),
-                })),
-                None => mounted.push(self.mounted(entry)?),
-            }
+            mounted.push(self.mounted_reusing(&current, kind, entry)?);
         }
         *self
             .routes

@@ -35,6 +35,9 @@ pub struct PolicyStore {
     storage: StorageView,
     policies: RwLock<HashMap<String, Arc<Policy>>>,
     acls: RwLock<HashMap<Vec<String>, Arc<Acl>>>,
+    /// Serialises loads with changes, so a load that read storage before a change cannot
+    /// replace the map after it (a node that became active while a standby reload ran).
+    change: tokio::sync::Mutex<()>,
 }
 
 impl PolicyStore {
@@ -44,15 +47,30 @@ impl PolicyStore {
             storage,
             policies: RwLock::new(HashMap::new()),
             acls: RwLock::new(HashMap::new()),
+            change: tokio::sync::Mutex::new(()),
         }
     }
 
     /// Loads stored policies (creating `default` on first use). Called at unseal.
     pub async fn load(&self) -> Result<(), Error> {
-        let mut loaded = HashMap::new();
+        let _change = self.change.lock().await;
         if self.storage.get(DEFAULT_POLICY).await?.is_none() {
             self.store(DEFAULT_POLICY, DEFAULT_POLICY_TEXT).await?;
         }
+        self.load_stored().await
+    }
+
+    /// A standby's reload from its replica (linearizable standby reads): like
+    /// [`PolicyStore::load`] but writes nothing; the active node creates `default`.
+    pub async fn reload_stored(&self) -> Result<(), Error> {
+        let _change = self.change.lock().await;
+        self.load_stored().await
+    }
+
+    /// Replaces the in-memory policies with the stored ones and clears the ACL cache. The
+    /// caller holds `change`.
+    async fn load_stored(&self) -> Result<(), Error> {
+        let mut loaded = HashMap::new();
         for name in self.storage.list("").await? {
             if name.ends_with('/') {
                 continue;
@@ -148,6 +166,7 @@ impl PolicyStore {
             )));
         }
         let policy = parse_policy(name, text).map_err(|error| Error::invalid(error.to_string()))?;
+        let _change = self.change.lock().await;
         self.store(name, text).await?;
         self.policies
             .write()
@@ -172,6 +191,7 @@ impl PolicyStore {
             }
             _ => {}
         }
+        let _change = self.change.lock().await;
         self.storage.delete(name).await?;
         self.policies
             .write()
