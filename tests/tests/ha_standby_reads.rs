@@ -36,6 +36,13 @@ fn handed_back_for(node: &Node, reason: &str) -> usize {
         .count()
 }
 
+/// `secret/` as KV v2 with `secret/data/app` = `{"k": "v"}`, through `leader`.
+async fn mount_kv2_with_app_secret(leader: &Node, root: &str) {
+    let kv2 = json!({"type": "kv", "options": {"version": "2"}});
+    put_ok(leader, root, "sys/mounts/secret", kv2).await;
+    put_ok(leader, root, "secret/data/app", json!({"data": {"k": "v"}})).await;
+}
+
 async fn put_ok(node: &Node, token: &str, path: &str, body: Value) -> Answer {
     let answer = node.client().with_token(token).put(path, body).await;
     assert!(
@@ -243,20 +250,7 @@ async fn linearizable_under_concurrent_writes(nodes: &[Node], root: &str) {
 async fn standby_reads_honour_policy_changes_and_revocations_at_once() {
     let (nodes, _keys, root) = cluster_with(3, &linearizable()).await;
     let leader = &nodes[0];
-    put_ok(
-        leader,
-        &root,
-        "sys/mounts/secret",
-        json!({"type": "kv", "options": {"version": "2"}}),
-    )
-    .await;
-    put_ok(
-        leader,
-        &root,
-        "secret/data/app",
-        json!({"data": {"k": "v"}}),
-    )
-    .await;
+    mount_kv2_with_app_secret(leader, &root).await;
     let grants = json!({"policy": "path \"secret/data/app\" { capabilities = [\"read\"] }"});
     let narrowed = json!({"policy": "path \"secret/data/other\" { capabilities = [\"read\"] }"});
     put_ok(leader, &root, "sys/policy/reader", grants.clone()).await;
@@ -313,20 +307,7 @@ async fn standby_reads_forward_use_limited_tokens_wrapping_and_sys() {
     let (nodes, _keys, root) = cluster_with(3, &linearizable()).await;
     let leader = &nodes[0];
     let standby = &nodes[1];
-    put_ok(
-        leader,
-        &root,
-        "sys/mounts/secret",
-        json!({"type": "kv", "options": {"version": "2"}}),
-    )
-    .await;
-    put_ok(
-        leader,
-        &root,
-        "secret/data/app",
-        json!({"data": {"k": "v"}}),
-    )
-    .await;
+    mount_kv2_with_app_secret(leader, &root).await;
     put_ok(
         leader,
         &root,

@@ -55,6 +55,14 @@ fn default_entries(kind: MountTableKind) -> Vec<MountEntry> {
 }
 
 impl Core {
+    /// Swaps in a new route table (copy-on-write: requests in flight keep the old one).
+    fn install_routes(&self, mounted: Vec<Arc<Mounted>>) {
+        *self
+            .routes
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(RouteTable::new(mounted));
+    }
+
     /// The current route table (cheap: one `Arc` clone).
     pub fn routes(&self) -> Arc<RouteTable> {
         self.routes
@@ -112,10 +120,7 @@ impl Core {
                 mounted.push(self.mounted(entry)?);
             }
         }
-        *self
-            .routes
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(RouteTable::new(mounted));
+        self.install_routes(mounted);
         Ok(())
     }
 
@@ -141,10 +146,7 @@ impl Core {
                 mounted.push(self.mounted_reusing(&current, kind, entry)?);
             }
         }
-        *self
-            .routes
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(RouteTable::new(mounted));
+        self.install_routes(mounted);
         Ok(())
     }
 
@@ -192,10 +194,7 @@ impl Core {
         for entry in entries {
             mounted.push(self.mounted_reusing(&current, kind, entry)?);
         }
-        *self
-            .routes
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(RouteTable::new(mounted));
+        self.install_routes(mounted);
         Ok(())
     }
 
