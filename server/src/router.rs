@@ -28,18 +28,6 @@ fn acl_denied() -> Error {
     )
 }
 
-/// Whether the ACL's verdict on a write depends on it being a create or an update. Both
-/// checks use the same winning rule, so only `allowed` can differ between them.
-fn acl_tells_create_from_update(
-    acl: &tresor_auth::policy::Acl,
-    path: &str,
-    data: &serde_json::Map<String, serde_json::Value>,
-) -> bool {
-    !acl.is_root()
-        && acl.check(Operation::Create, path, data).allowed
-            != acl.check(Operation::Update, path, data).allowed
-}
-
 /// A missing, unknown or expired token: 403 with the reference server's text.
 fn token_denied() -> Error {
     Error::new(ErrorKind::PermissionDenied, "permission denied")
@@ -141,15 +129,26 @@ impl Core {
 
         // Vault asks the path whether a write creates or updates, for the ACL. The answer
         // is a storage read; it is skipped when neither the ACL nor the handler could care.
+        let mut decision = acl.check(request.operation, &full_path, &request.data);
         if request.operation == Operation::Update
             && let MountBackend::Logical(backend) = &mounted.backend
-            && (backend.handlers_tell_create_from_update()
-                || acl_tells_create_from_update(&acl, &full_path, &request.data))
-            && backend.exists(request.clone()).await? == Some(false)
         {
-            request.operation = Operation::Create;
+            // Root's verdict is the same for every operation; for others both checks use the
+            // same winning rule, so only `allowed` can differ between create and update.
+            let create =
+                (!acl.is_root()).then(|| acl.check(Operation::Create, &full_path, &request.data));
+            let acl_cares = create
+                .as_ref()
+                .is_some_and(|create| create.allowed != decision.allowed);
+            if (acl_cares || backend.handlers_tell_create_from_update())
+                && backend.exists(request.clone()).await? == Some(false)
+            {
+                request.operation = Operation::Create;
+                if let Some(create) = create {
+                    decision = create;
+                }
+            }
         }
-        let decision = acl.check(request.operation, &full_path, &request.data);
         if !decision.allowed {
             return Err(acl_denied());
         }
