@@ -204,6 +204,16 @@ pub async fn voters(node: &Node, token: &str) -> Vec<String> {
 
 /// Unseals a node that restarted or joined with the cluster's keys, waiting (bounded) until
 /// it knows the cluster's seal configuration.
+/// Mounts KV v1 at `kv/` through `node` and asserts Vault's 204.
+pub async fn mount_kv(node: &Node, token: &str) {
+    let mounted = node
+        .client()
+        .with_token(token)
+        .put("sys/mounts/kv", json!({"type": "kv"}))
+        .await;
+    assert_eq!(mounted.status, 204, "{}", mounted.text);
+}
+
 pub async fn unseal_member(node: &Node, keys: &[String], threshold: usize) {
     eventually("seal configuration", Duration::from_secs(30), async || {
         let answer = node.client().get("sys/seal-status").await;

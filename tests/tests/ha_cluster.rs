@@ -5,7 +5,7 @@
 
 use serde_json::json;
 use std::time::{Duration, Instant};
-use tresor_tests::cluster::{Node, cluster, eventually, health_status, voters};
+use tresor_tests::cluster::{Node, cluster, eventually, health_status, mount_kv, voters};
 
 /// Goal: nodes join with the cluster's keys, standbys report themselves as such and
 /// forward reads and writes to the active node, every write is readable on every node,
@@ -53,12 +53,7 @@ async fn ha_nodes_join_forward_and_read_after_write() {
     }
 
     // A mount created through a standby is forwarded to the active node.
-    let mounted = nodes[1]
-        .client()
-        .with_token(&root)
-        .put("sys/mounts/kv", json!({"type": "kv"}))
-        .await;
-    assert_eq!(mounted.status, 204, "{}", mounted.text);
+    mount_kv(&nodes[1], &root).await;
     for (n, writer) in nodes.iter().enumerate() {
         let key = format!("kv/from-{n}");
         let written = writer
@@ -107,12 +102,7 @@ async fn ha_nodes_join_forward_and_read_after_write() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ha_leader_killed_fails_over_and_rejoins() {
     let (mut nodes, keys, root) = cluster(3).await;
-    let mounted = nodes[0]
-        .client()
-        .with_token(&root)
-        .put("sys/mounts/kv", json!({"type": "kv"}))
-        .await;
-    assert_eq!(mounted.status, 204, "{}", mounted.text);
+    mount_kv(&nodes[0], &root).await;
     let mut acknowledged = Vec::new();
     for n in 0..25 {
         let key = format!("kv/before/{n}");
@@ -320,12 +310,7 @@ async fn cluster_term(node: &Node, token: &str) -> Option<(u64, String)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ha_sealed_member_does_not_raise_the_term() {
     let (mut nodes, keys, root) = cluster(3).await;
-    let mounted = nodes[0]
-        .client()
-        .with_token(&root)
-        .put("sys/mounts/kv", json!({"type": "kv"}))
-        .await;
-    assert_eq!(mounted.status, 204, "{}", mounted.text);
+    mount_kv(&nodes[0], &root).await;
     let active = eventually("an active node", Duration::from_secs(20), async || {
         for (index, node) in nodes.iter().enumerate() {
             if let Some((200, _)) = health_status(node).await {
