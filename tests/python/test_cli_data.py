@@ -27,6 +27,10 @@ def clean(text: str, mount: str) -> str:
     text = re.sub(r"(?<![A-Za-z0-9.])[A-Za-z0-9]{24}(?![A-Za-z0-9])", "<ACCESSOR>", text)
     text = re.sub(r"\b\d+h\d+m\d+s\b|\b\d+m\d+s\b|\b\d+[hms]\b", "<DUR>", text)
     text = re.sub(r"(creation_time\"?:?\s+)\d+", r"\1<UNIX>", text)
+    # A remaining TTL counts down between steps: whether a lookup lands a second after the
+    # create depends on the machine's load, not the server (VOLATILE_KEYS treats it so too).
+    # Zero keeps its meaning (no expiry).
+    text = re.sub(r"(\"ttl\": )[1-9]\d*", r"\1<TTL>", text)
     text = re.sub(r"\b([a-z]+)_[0-9a-f]{8}\b", r"\1_<ACC>", text)  # Mount accessors.
     text = re.sub(r"=+ (Metadata|Data|Secret Path|Metadata Path) =+", r"== \1 ==", text)
     # Prose wrapped at 78 columns wraps differently when the product name differs in length
