@@ -16,6 +16,7 @@ mod membership;
 mod memory;
 mod network;
 mod raft;
+mod read_lease;
 mod restore;
 mod state_machine;
 #[cfg(test)]
@@ -23,10 +24,12 @@ mod suite_tests;
 mod types;
 
 pub use error::StorageError;
+pub use linearizable::{AppliedChange, ApplyObserver};
 pub use membership::{ClusterMember, ClusterMembership, ReplicationView};
 pub use memory::MemoryStorage;
 pub use network::{ClusterTransport, RaftRpc, TransportError};
 pub use raft::{DurabilityStats, LeadershipWatch, RaftConfig, RaftStatus, RaftStorage};
+pub use read_lease::LeaseSuspension;
 pub use restore::StateSnapshot;
 
 use async_trait::async_trait;

@@ -95,6 +95,12 @@ pub const RAFT_RPC_BODY_BYTES_MAX: usize = RAFT_PAYLOAD_ENTRIES_MAX as usize * L
 /// queueing in the raft core included, so a reader falls back instead of hanging.
 pub const READ_INDEX_TIMEOUT_MS: u64 = 1_000;
 const _: () = assert!(READ_INDEX_TIMEOUT_MS > RAFT_HEARTBEAT_MS);
+/// How long one heartbeat round answered by a quorum vouches for the leader's read indexes
+/// (`read_lease.rs`): three quarters of the followers' [`RAFT_LEADER_LEASE_MS`], the rest a
+/// margin for clock-rate drift between machines.
+pub const READ_LEASE_MS: u64 = RAFT_LEADER_LEASE_MS * 3 / 4;
+const _: () =
+    assert!(READ_LEASE_MS < RAFT_LEADER_LEASE_MS && READ_LEASE_MS > 2 * RAFT_HEARTBEAT_MS);
 
 /// A learner within this many entries of the leader's last log index is promoted to voter.
 pub const RAFT_LEARNER_PROMOTION_LAG_ENTRIES: u64 = 50;

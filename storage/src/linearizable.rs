@@ -17,11 +17,12 @@
 
 use crate::limits::READ_INDEX_TIMEOUT_MS;
 use crate::raft::RaftStorage;
+use crate::read_lease::LeaseSuspension;
 use crate::types::Entry;
 use crate::{Operation, StorageError};
 use openraft::EntryPayload;
-use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 /// Applied changes under watched key prefixes. Invariant: the generation moves only after
@@ -78,6 +79,71 @@ impl ChangeWatch {
     }
 }
 
+/// What applying an entry did to a key under an observed prefix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppliedChange<'a> {
+    /// This key was written or deleted.
+    Key(&'a str),
+    /// The whole data was replaced (snapshot install, restore).
+    Everything,
+}
+
+/// Called with each applied change under its prefix, after the change is visible to reads
+/// and before the entry counts as applied, so a cache it invalidates is never staler than
+/// the replica once a reader waited for an index ([`RaftStorage::wait_applied`]).
+pub type ApplyObserver = Arc<dyn Fn(AppliedChange<'_>) + Send + Sync>;
+
+#[derive(Default)]
+pub(crate) struct ApplyObservers {
+    observers: RwLock<Vec<(String, ApplyObserver)>>,
+}
+
+impl ApplyObservers {
+    fn add(&self, prefix: String, observer: ApplyObserver) {
+        self.observers
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push((prefix, observer));
+    }
+
+    /// Tells each observer about the keys of `entries` under its prefix.
+    pub(crate) fn applied(&self, entries: &[Entry]) {
+        let observers = self
+            .observers
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if observers.is_empty() {
+            return;
+        }
+        let keys = entries
+            .iter()
+            .filter_map(|entry| match &entry.payload {
+                EntryPayload::Normal(request) => Some(&request.operations),
+                _ => None,
+            })
+            .flatten()
+            .map(Operation::key);
+        for key in keys {
+            for (prefix, observer) in observers.iter() {
+                if key.starts_with(prefix.as_str()) {
+                    observer(AppliedChange::Key(key));
+                }
+            }
+        }
+    }
+
+    /// Tells every observer that the whole data was replaced.
+    pub(crate) fn replaced(&self) {
+        let observers = self
+            .observers
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        for (_, observer) in observers.iter() {
+            observer(AppliedChange::Everything);
+        }
+    }
+}
+
 /// Counts wholesale replacements of the state machine's data (snapshot install), like a
 /// sequence lock: odd while one is in progress. A snapshot install clears the data before it
 /// refills it, so a read that overlaps one may see keys missing; a reader that sees the same
@@ -120,16 +186,45 @@ impl RaftStorage {
         self.sm.change_watch().set_prefixes(prefixes);
     }
 
+    /// Calls `observer` with every applied write or delete of a key under `prefix`, and
+    /// when the whole data is replaced (see [`ApplyObserver`]). Observers run inside apply:
+    /// keep them short and never block.
+    pub fn observe_applied(&self, prefix: &str, observer: ApplyObserver) {
+        self.sm.apply_observers().add(prefix.to_string(), observer);
+    }
+
     /// The count of applied changes under the watched prefixes (see
     /// [`RaftStorage::watch_prefixes`]). Read it before reloading what it guards.
     pub fn watched_generation(&self) -> u64 {
         self.sm.change_watch().generation()
     }
 
-    /// Leader only: the log index a linearizable read must wait for, after confirming that
-    /// this node still leads (a heartbeat round answered by a quorum). `Unavailable` when
-    /// this node does not lead or leadership was not confirmed in time.
-    pub async fn read_index(&self) -> Result<u64, StorageError> {
+    /// Leader only: the log index a linearizable read must wait for. Answered at once while
+    /// the read lease holds (`read_lease.rs`), which is renewed in the background past its
+    /// half; otherwise after confirming that this node still leads (a heartbeat round
+    /// answered by a quorum), which grants the lease. `Unavailable` when this node does not
+    /// lead or leadership was not confirmed in time.
+    pub async fn read_index(self: &Arc<Self>) -> Result<u64, StorageError> {
+        // Applied before the lease check: see "Which index" in `read_lease.rs`.
+        let applied = self.sm.applied_index();
+        if let Some((index, renew)) = self.read_lease.read_index(applied) {
+            if renew && self.read_lease.begin_renewal() {
+                let storage = Arc::clone(self);
+                tokio::spawn(async move {
+                    if let Err(error) = storage.confirm_leadership().await {
+                        tracing::debug!(%error, "read lease not renewed");
+                    }
+                    storage.read_lease.end_renewal();
+                });
+            }
+            return Ok(index);
+        }
+        self.confirm_leadership().await
+    }
+
+    /// One heartbeat round answered by a quorum: the read index, and the lease it grants.
+    async fn confirm_leadership(&self) -> Result<u64, StorageError> {
+        let start = self.read_lease.round_start();
         let timeout = Duration::from_millis(READ_INDEX_TIMEOUT_MS);
         let confirmed = tokio::time::timeout(timeout, self.raft.get_read_log_id())
             .await
@@ -137,9 +232,19 @@ impl RaftStorage {
                 StorageError::Unavailable("leadership was not confirmed in time".into())
             })?;
         match confirmed {
-            Ok((read_log_id, _applied)) => Ok(read_log_id.map_or(0, |log_id| log_id.index)),
+            Ok((read_log_id, _applied)) => {
+                let index = read_log_id.map_or(0, |log_id| log_id.index);
+                self.read_lease.grant(start, index);
+                Ok(index)
+            }
             Err(error) => Err(StorageError::Unavailable(format!("no read index: {error}"))),
         }
+    }
+
+    /// Drops the read lease and keeps it off until the guard drops: around a leadership
+    /// hand-over (this node must be free to vote for its successor) and membership changes.
+    pub fn suspend_read_lease(&self) -> LeaseSuspension<'_> {
+        self.read_lease.suspend()
     }
 
     /// The index of the last entry applied to this node's state machine.

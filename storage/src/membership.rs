@@ -5,7 +5,7 @@
 //! openraft's types stay here: callers see node ids, names and addresses only.
 
 use crate::StorageError;
-use crate::election::{PreVoteRequest, answer_pre_vote};
+use crate::election::{PreVoteRequest, PreVoteResponse, answer_pre_vote};
 use crate::limits::{RAFT_LEARNER_PROMOTION_LAG_ENTRIES, RAFT_RPC_BODY_BYTES_MAX};
 use crate::network::RaftRpc;
 use crate::raft::RaftStorage;
@@ -63,6 +63,13 @@ impl RaftStorage {
             }
             RaftRpc::Vote => {
                 let request: VoteRequest<NodeId> = postcard::from_bytes(body).map_err(bad)?;
+                // The read lease's promise (`read_lease.rs`): the candidate counts this as
+                // no vote.
+                if self.read_lease.refuses_votes() {
+                    return Err(StorageError::Refused(
+                        "vote refused: read lease held or node just started".into(),
+                    ));
+                }
                 let reply = self.raft.vote(request).await;
                 if matches!(&reply, Ok(response) if response.vote_granted) {
                     self.elections.reset_timer();
@@ -81,12 +88,12 @@ impl RaftStorage {
             }
             RaftRpc::PreVote => {
                 let request: PreVoteRequest = postcard::from_bytes(body).map_err(bad)?;
-                postcard::to_stdvec(&answer_pre_vote(
-                    &self.raft,
-                    &self.elections,
-                    &self.log_tail,
-                    &request,
-                ))
+                let answer = match self.read_lease.refuses_votes() {
+                    // The real vote would be refused as well.
+                    true => PreVoteResponse { granted: false },
+                    false => answer_pre_vote(&self.raft, &self.elections, &self.log_tail, &request),
+                };
+                postcard::to_stdvec(&answer)
             }
         };
         encoded.map_err(|e| StorageError::Other(format!("encode raft reply: {e}")))
@@ -156,6 +163,7 @@ impl RaftStorage {
             name: name.to_string(),
             addr: cluster_addr.to_string(),
         };
+        let _no_lease = self.suspend_read_lease();
         let result = self.raft.add_learner(node_id, node, false).await;
         membership_result(result.map(|_| ()))
     }
@@ -191,6 +199,7 @@ impl RaftStorage {
         if ready.is_empty() {
             return Ok(Vec::new());
         }
+        let _no_lease = self.suspend_read_lease();
         let result = self
             .raft
             .change_membership(ChangeMembers::AddVoterIds(ready.clone()), true)
@@ -212,6 +221,7 @@ impl RaftStorage {
             )));
         };
         let ids = BTreeSet::from([member.node_id]);
+        let _no_lease = self.suspend_read_lease();
         if member.voter {
             let result = self
                 .raft
@@ -270,8 +280,21 @@ impl RaftStorage {
     }
 
     /// Starts an election now (a leadership transfer's last step, run on the chosen
-    /// follower). A leader or a non-voter ignores it.
-    pub async fn trigger_election(&self) -> Result<(), StorageError> {
+    /// follower) if `leader` leads this node in `term`; `Refused` otherwise, because this
+    /// node's vote for itself would bypass the lease it honours for its leader
+    /// (`read_lease.rs`), which only that leader may give up. A leader or a non-voter
+    /// ignores it.
+    pub async fn trigger_election_asked_by(
+        &self,
+        leader: u64,
+        term: u64,
+    ) -> Result<(), StorageError> {
+        let status = self.status();
+        if status.leader_id != Some(leader) || status.term != term {
+            return Err(StorageError::Refused(format!(
+                "node {leader} in term {term} is not this node's leader"
+            )));
+        }
         self.raft
             .trigger()
             .elect()

@@ -13,6 +13,7 @@ use crate::limits::{
 };
 use crate::log_store::{LogOwner, LogStats, LogStore};
 use crate::network::{ClusterTransport, PeerNetwork};
+use crate::read_lease::ReadLease;
 use crate::state_machine::StateMachineStore;
 use crate::types::{Request, TresorNode, TypeConfig};
 use crate::{Operation, Storage, StorageError};
@@ -88,6 +89,8 @@ pub struct RaftStorage {
     /// The election driver (`election.rs`); aborted with the committer.
     election_task: Mutex<Option<tokio::task::JoinHandle<()>>>,
     pub(crate) elections: Arc<Elections>,
+    /// The leader's read lease (`read_lease.rs`).
+    pub(crate) read_lease: Arc<ReadLease>,
     /// A reader of the log's tail for pre-vote answers (shares the file with openraft's).
     pub(crate) log_tail: LogStore,
     shut_down: AtomicBool,
@@ -179,6 +182,7 @@ impl RaftStorage {
             write_task: Mutex::new(Some(write_task)),
             election_task: Mutex::new(Some(election_task)),
             elections,
+            read_lease: Arc::new(ReadLease::new()),
             log_tail,
             shut_down: AtomicBool::new(false),
             node_id: config.node_id,

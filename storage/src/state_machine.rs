@@ -21,7 +21,7 @@
 //! file, synced, renamed, directory synced.
 
 use crate::limits::{SLED_CACHE_BYTES, SLED_FLUSH_EVERY_MS};
-use crate::linearizable::{ChangeWatch, ReplacementEpoch};
+use crate::linearizable::{ApplyObservers, ChangeWatch, ReplacementEpoch};
 use crate::log_store::sync_dir;
 use crate::types::{
     Entry, LogId, RaftError, Response, SnapshotMeta, StoredMembership, TypeConfig, io_error,
@@ -32,6 +32,7 @@ use openraft::{EntryPayload, ErrorSubject, ErrorVerb, OptionalSend, RaftSnapshot
 use sled::Transactional;
 use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 const SNAPSHOT_DATA_MAGIC: &[u8; 8] = b"TRSSDT01";
@@ -61,6 +62,12 @@ struct SmInner {
     watch: ChangeWatch,
     /// Odd while `install_body` replaces the data (see `linearizable.rs`).
     replacements: ReplacementEpoch,
+    /// The index of the last applied entry, set after its writes are visible (the leader's
+    /// read lease answers it, `read_lease.rs`). Kept here rather than taken from openraft's
+    /// metrics, which may be published after a write was acknowledged.
+    applied_index: AtomicU64,
+    /// Caches above told of applied changes (see `linearizable.rs`).
+    observers: ApplyObservers,
 }
 
 /// The state machine. Clones share one sled database; `RaftStorage` keeps one for reads.
@@ -140,6 +147,8 @@ impl StateMachineStore {
                 restores: Mutex::new(Default::default()),
                 watch: ChangeWatch::default(),
                 replacements: ReplacementEpoch::default(),
+                applied_index: AtomicU64::new(0),
+                observers: ApplyObservers::default(),
             }),
         };
         let _ = std::fs::remove_file(dir.join(format!("{SNAPSHOT_FILE}.tmp")));
@@ -152,6 +161,8 @@ impl StateMachineStore {
             }
             *lock(&sm.inner.current_snapshot) = Some(meta);
         }
+        let (applied, _) = sm.read_applied()?;
+        sm.note_applied(applied);
         Ok(sm)
     }
 
@@ -169,6 +180,23 @@ impl StateMachineStore {
             keys.push(key);
         }
         Ok(list_one_level(prefix, keys.iter().map(String::as_str)))
+    }
+
+    /// The index of the last entry whose writes are visible to reads.
+    pub(crate) fn applied_index(&self) -> u64 {
+        self.inner.applied_index.load(Ordering::SeqCst)
+    }
+
+    fn note_applied(&self, applied: Option<LogId>) {
+        if let Some(log_id) = applied {
+            self.inner
+                .applied_index
+                .fetch_max(log_id.index, Ordering::SeqCst);
+        }
+    }
+
+    pub(crate) fn apply_observers(&self) -> &ApplyObservers {
+        &self.inner.observers
     }
 
     pub(crate) fn change_watch(&self) -> &ChangeWatch {
@@ -278,6 +306,7 @@ impl StateMachineStore {
             })?;
         // The data may have been replaced wholesale; the generation moves after it is visible.
         inner.watch.bump();
+        inner.observers.replaced();
         let restored = body.is_some();
         match restored {
             true => tracing::info!(
@@ -327,23 +356,19 @@ impl StateMachineStore {
         }
         let inner = &self.inner;
         let touches_watched = inner.watch.touches(entries);
-        let applied_writes = inner
-            .data
-            .apply_batch(batch)
-            .map_err(sled_error)
-            .and_then(|()| {
-                let mut meta = sled::Batch::default();
-                meta.insert(META_APPLIED, applied);
-                if let Some(membership) = membership {
-                    meta.insert(META_MEMBERSHIP, membership);
-                }
-                inner.meta.apply_batch(meta).map_err(sled_error)
-            });
-        // Only after the batches: a reader that sees the new generation sees the data.
-        if applied_writes.is_ok() && touches_watched {
+        inner.data.apply_batch(batch).map_err(sled_error)?;
+        // Only after the data batch: observers and a reader that sees the new generation
+        // see the data.
+        inner.observers.applied(entries);
+        if touches_watched {
             inner.watch.bump();
         }
-        applied_writes
+        let mut meta = sled::Batch::default();
+        meta.insert(META_APPLIED, applied);
+        if let Some(membership) = membership {
+            meta.insert(META_MEMBERSHIP, membership);
+        }
+        inner.meta.apply_batch(meta).map_err(sled_error)
     }
 
     /// Serialises the whole state; runs in order with `apply`, so it is consistent.
@@ -387,6 +412,8 @@ impl StateMachineStore {
             .insert(META_APPLIED, encode(&body.last_applied)?)
             .map_err(sled_error)?;
         inner.watch.bump();
+        inner.observers.replaced();
+        self.note_applied(body.last_applied);
         self.flush()
     }
 
@@ -524,6 +551,7 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         let entries: Vec<Entry> = entries.into_iter().collect();
         self.apply_entries(&entries)
             .map_err(|e| sm_error(ErrorVerb::Write, &e))?;
+        self.note_applied(entries.last().map(|entry| entry.log_id));
         Ok(entries.iter().map(|_| Response {}).collect())
     }
 

@@ -3,13 +3,17 @@
 //!
 //! **Invariant: a cached entry is never staler than storage was when the cache was allowed.**
 //! - The cache is used only while its *epoch* holds. The core supplies the epoch through a
-//!   gate: `Some(term)` while this node is the raft leader and has applied an entry of that
-//!   term (so every earlier write is applied and every later token write goes through this
-//!   node's [`super::TokenStore`]), `None` otherwise (standbys, sealed, mid-election). A new
-//!   epoch starts with an empty cache.
+//!   gate: the raft term while this node leads and has applied an entry of that term (so
+//!   every earlier write is applied and every later token write goes through this node's
+//!   [`super::TokenStore`]), and one standby epoch otherwise. A new epoch starts with an
+//!   empty cache.
 //! - Every write or removal of a token entry invalidates its key *after* storage changed and
 //!   bumps a generation; an insert carries the generation seen before its storage read and is
-//!   dropped if any invalidation happened since (no stale value races back in).
+//!   dropped if any invalidation happened since (no stale value races back in). The writes
+//!   this node's store makes invalidate themselves; the core also invalidates every entry
+//!   raft applies a change to, after the change is visible and before the entry counts as
+//!   applied (`TokenStore::forget_cached_entry`), which is what keeps a standby's cache (used
+//!   by its linearizable local reads) no staler than its replica.
 //! - Use-limited tokens are never cached: each use is a storage write under a lock.
 //! - Expiry is still checked on every lookup (the cached entry carries its expiry time).
 

@@ -120,6 +120,21 @@ impl TokenStore {
         self.cache.set_gate(gate);
     }
 
+    /// Forgets the cached entry of `token_hash`: the server calls it when raft applied a
+    /// change to that entry, which on a standby no store of this node made (see `cache.rs`).
+    pub fn forget_cached_entry(&self, token_hash: &str) {
+        self.cache.invalidate(token_hash);
+    }
+
+    /// Forgets every cached entry (raft replaced the whole data).
+    pub fn forget_cached_entries(&self) {
+        self.cache.clear();
+    }
+
+    /// The storage key prefix of token entries, under this store's view (the key ends in
+    /// the token hash).
+    pub const ENTRY_KEY_PREFIX: &'static str = ID_PREFIX;
+
     /// Forgets cached material; called when the barrier seals, the node changes HA role or
     /// storage is replaced by a snapshot.
     pub fn clear_cache(&self) {

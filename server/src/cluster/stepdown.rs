@@ -74,6 +74,8 @@ pub async fn step_down(core: &Arc<Core>) {
         return;
     }
     cluster.step_down.pause_elections(core);
+    // This node refuses votes while its read lease holds; its successor needs its vote.
+    let _no_lease = core.raft().suspend_read_lease();
     tracing::info!("stepping down as the active node");
     let targets = core.raft().transfer_targets();
     for target in targets.iter().take(STEP_DOWN_ATTEMPTS_MAX) {
@@ -81,7 +83,11 @@ pub async fn step_down(core: &Arc<Core>) {
             return;
         }
         wait_until(STEP_DOWN_CATCH_UP_MS, || caught_up(core, target)).await;
-        if let Err(error) = ask_to_elect(cluster, target).await {
+        let request = ElectRequest {
+            leader: core.raft().node_id(),
+            term: core.raft().status().term,
+        };
+        if let Err(error) = ask_to_elect(cluster, target, &request).await {
             tracing::warn!(%error, target = %target.name, "step-down: election request failed");
             continue;
         }
@@ -129,7 +135,19 @@ async fn wait_until(deadline_ms: u64, mut done: impl FnMut() -> bool) -> bool {
     }
 }
 
-async fn ask_to_elect(cluster: &Cluster, target: &ClusterMember) -> Result<(), String> {
+/// Who asks for an election: the target starts one only if this is still its leader (see
+/// [`elect_route`]).
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct ElectRequest {
+    leader: u64,
+    term: u64,
+}
+
+async fn ask_to_elect(
+    cluster: &Cluster,
+    target: &ClusterMember,
+    request: &ElectRequest,
+) -> Result<(), String> {
     let Some(client) = cluster.transport.client() else {
         return Err("the cluster port is not armed".into());
     };
@@ -139,6 +157,7 @@ async fn ask_to_elect(cluster: &Cluster, target: &ClusterMember) -> Result<(), S
     );
     let response = client
         .post(url)
+        .json(request)
         .timeout(Duration::from_millis(STEP_DOWN_ATTEMPT_MS))
         .send()
         .await
@@ -152,8 +171,13 @@ async fn ask_to_elect(cluster: &Cluster, target: &ClusterMember) -> Result<(), S
 /// Cluster port route `POST /cluster/elect` (only peers with a cluster certificate reach
 /// it): start an election now, as the leader stepping down asked. A node that stepped down
 /// itself within [`STEP_DOWN_ELECTION_PAUSE_MS`] refuses (409), so leadership moves on to a
-/// third node rather than straight back (HA-09).
-pub async fn elect_route(State(core): State<Arc<Core>>) -> StatusCode {
+/// third node rather than straight back (HA-09). So does a node whose leader and term are
+/// not the asker's (409): only the leader itself, which gave up its read lease first, may
+/// make a follower campaign while that follower still honours the lease.
+pub async fn elect_route(
+    State(core): State<Arc<Core>>,
+    axum::Json(request): axum::Json<ElectRequest>,
+) -> StatusCode {
     if core.is_sealed() {
         return StatusCode::SERVICE_UNAVAILABLE;
     }
@@ -163,10 +187,18 @@ pub async fn elect_route(State(core): State<Arc<Core>>) -> StatusCode {
     if paused {
         return StatusCode::CONFLICT;
     }
-    match core.raft().trigger_election().await {
+    match core
+        .raft()
+        .trigger_election_asked_by(request.leader, request.term)
+        .await
+    {
         Ok(()) => {
             tracing::info!("the stepping-down leader asked this node to stand for election");
             StatusCode::NO_CONTENT
+        }
+        Err(error @ tresor_storage::StorageError::Refused(_)) => {
+            tracing::warn!(%error, "refused to start an election");
+            StatusCode::CONFLICT
         }
         Err(error) => {
             tracing::warn!(%error, "could not start an election");

@@ -25,7 +25,7 @@ use tresor_auth::{AuthError, TokenEntry, TokenLifecycleHook, TokenStore};
 use tresor_framework::{Backend, MountContext};
 use tresor_framework::{Error, PathTable, StorageView};
 use tresor_seal::{Barrier, Seal, UnsealProgress};
-use tresor_storage::{RaftStorage, Storage};
+use tresor_storage::{AppliedChange, RaftStorage, Storage};
 
 /// Physical keys the seal keeps outside the barrier (Vault's names).
 pub const SEAL_CONFIG_PATH: &str = "core/seal-config";
@@ -33,6 +33,9 @@ pub const BARRIER_UNSEAL_KEYS_PATH: &str = "core/hsm/barrier-unseal-keys";
 /// Barrier keys of the core.
 pub const CLUSTER_INFO_PATH: &str = "core/cluster/local/info";
 pub const TOKEN_STORE_PREFIX: &str = "sys/token/";
+/// The token cache's epoch while this node is not the leader of a term (terms never reach
+/// it).
+const STANDBY_TOKEN_CACHE_EPOCH: u64 = u64::MAX;
 pub const EXPIRATION_PREFIX: &str = "sys/expire/";
 pub const POLICY_PREFIX: &str = "sys/policy/";
 
@@ -136,10 +139,31 @@ impl Core {
         });
         core.tokens
             .set_lifecycle_hook(Arc::new(CoreTokenHook(Arc::downgrade(&core))));
-        // Token entries are cached only within one raft leadership epoch of this node.
+        // Token entries are cached within one raft leadership epoch of this node, or in the
+        // standby epoch, and every change raft applies to one invalidates it (`cache.rs`).
         let raft = core.raft.clone();
-        core.tokens
-            .set_cache_gate(Arc::new(move || raft.leader_epoch()));
+        core.tokens.set_cache_gate(Arc::new(move || {
+            Some(raft.leader_epoch().unwrap_or(STANDBY_TOKEN_CACHE_EPOCH))
+        }));
+        let entry_prefix = format!("{TOKEN_STORE_PREFIX}{}", TokenStore::ENTRY_KEY_PREFIX);
+        let tokens = Arc::downgrade(&core.tokens);
+        let observed_prefix = entry_prefix.clone();
+        core.raft.observe_applied(
+            &observed_prefix,
+            Arc::new(move |change| {
+                let Some(tokens) = tokens.upgrade() else {
+                    return;
+                };
+                match change {
+                    AppliedChange::Key(key) => {
+                        if let Some(token_hash) = key.strip_prefix(entry_prefix.as_str()) {
+                            tokens.forget_cached_entry(token_hash);
+                        }
+                    }
+                    AppliedChange::Everything => tokens.forget_cached_entries(),
+                }
+            }),
+        );
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(periodic::run(Arc::downgrade(&core)));
         }
@@ -223,7 +247,7 @@ impl Core {
         &self.sys_paths
     }
 
-    pub fn raft(&self) -> &RaftStorage {
+    pub fn raft(&self) -> &Arc<RaftStorage> {
         &self.raft
     }
 
