@@ -637,4 +637,56 @@ mod tests {
         nodes[1].shutdown().await.expect("shutdown");
         nodes[2].shutdown().await.expect("shutdown");
     }
+
+    /// Goal: the read lease's promises (`read_lease.rs`): while the leader holds the lease,
+    /// its lease read indexes cover every acknowledged write, it refuses vote requests, and a
+    /// follower starts an election out of turn only when its own leader asks; once the
+    /// leader suspends the lease (step-down), it may vote again.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn read_lease_holder_refuses_votes_and_only_the_leader_may_call_an_election() {
+        let transport = Arc::new(LoopbackTransport::default());
+        let dirs: Vec<_> = (0..3)
+            .map(|_| tempfile::tempdir().expect("tempdir"))
+            .collect();
+        let nodes = three_voters(&transport, &dirs).await;
+        let leader = &nodes[0];
+        // A freshly opened node refuses votes for one follower lease; wait that out.
+        tokio::time::sleep(Duration::from_millis(crate::limits::RAFT_LEADER_LEASE_MS)).await;
+        leader.read_index().await.expect("round grants the lease");
+        for n in 0..20 {
+            leader.put(&format!("k{n}"), b"v".to_vec()).await.expect("put");
+            let index = leader.read_index().await.expect("lease read index");
+            assert!(
+                index >= leader.applied_index(),
+                "lease index {index} misses an acknowledged write"
+            );
+        }
+        let status = leader.status();
+        let vote = |term: u64| {
+            let request: VoteRequest<NodeId> = VoteRequest::new(
+                openraft::Vote::new(term, 2),
+                leader.log_tail.last_log_id(),
+            );
+            postcard::to_stdvec(&request).expect("encode")
+        };
+        let refused = leader.handle_rpc(RaftRpc::Vote, &vote(status.term + 1)).await;
+        assert!(
+            matches!(refused, Err(StorageError::Refused(_))),
+            "{refused:?}"
+        );
+        let stray = nodes[1].trigger_election_asked_by(3, status.term).await;
+        assert!(matches!(stray, Err(StorageError::Refused(_))), "{stray:?}");
+        let stale = nodes[1]
+            .trigger_election_asked_by(1, status.term.saturating_sub(1))
+            .await;
+        assert!(matches!(stale, Err(StorageError::Refused(_))), "{stale:?}");
+        assert!(leader.status().is_leader, "nobody campaigned");
+        let suspended = leader.suspend_read_lease();
+        let answered = leader.handle_rpc(RaftRpc::Vote, &vote(status.term)).await;
+        assert!(answered.is_ok(), "a suspended lease lets the node vote");
+        drop(suspended);
+        for node in &nodes {
+            node.shutdown().await.expect("shutdown");
+        }
+    }
 }
