@@ -5,7 +5,9 @@
 //!
 //! 1. The leader's [`RaftStorage::read_index`] confirms that it still leads (one heartbeat
 //!    round answered by a quorum: openraft's `get_read_log_id`, the first half of
-//!    `Raft::ensure_linearizable`) and returns the index a read must wait for.
+//!    `Raft::ensure_linearizable`) and returns the index a read must wait for. One round
+//!    vouches for the reads of the next few hundred milliseconds (the read lease,
+//!    `read_lease.rs`), so under load the leader answers from memory.
 //! 2. The follower waits, bounded, in [`RaftStorage::wait_applied`] until its own applied
 //!    index reaches it (the second half of `ensure_linearizable`, done where the read runs).
 //!
@@ -205,21 +207,29 @@ impl RaftStorage {
     /// answered by a quorum), which grants the lease. `Unavailable` when this node does not
     /// lead or leadership was not confirmed in time.
     pub async fn read_index(self: &Arc<Self>) -> Result<u64, StorageError> {
+        match self.lease_read_index() {
+            Some(index) => Ok(index),
+            None => self.confirm_leadership().await,
+        }
+    }
+
+    /// Leader only: the read index the read lease vouches for, without waiting; `None`
+    /// without a valid lease (then [`RaftStorage::read_index`] runs a round). Starts a
+    /// background renewal once the lease is past its half.
+    pub fn lease_read_index(self: &Arc<Self>) -> Option<u64> {
         // Applied before the lease check: see "Which index" in `read_lease.rs`.
         let applied = self.sm.applied_index();
-        if let Some((index, renew)) = self.read_lease.read_index(applied) {
-            if renew && self.read_lease.begin_renewal() {
-                let storage = Arc::clone(self);
-                tokio::spawn(async move {
-                    if let Err(error) = storage.confirm_leadership().await {
-                        tracing::debug!(%error, "read lease not renewed");
-                    }
-                    storage.read_lease.end_renewal();
-                });
-            }
-            return Ok(index);
+        let (index, renew) = self.read_lease.read_index(applied)?;
+        if renew && self.read_lease.begin_renewal() {
+            let storage = Arc::clone(self);
+            tokio::spawn(async move {
+                if let Err(error) = storage.confirm_leadership().await {
+                    tracing::debug!(%error, "read lease not renewed");
+                }
+                storage.read_lease.end_renewal();
+            });
         }
-        self.confirm_leadership().await
+        Some(index)
     }
 
     /// One heartbeat round answered by a quorum: the read index, and the lease it grants.

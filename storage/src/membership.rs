@@ -654,7 +654,10 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(crate::limits::RAFT_LEADER_LEASE_MS)).await;
         leader.read_index().await.expect("round grants the lease");
         for n in 0..20 {
-            leader.put(&format!("k{n}"), b"v".to_vec()).await.expect("put");
+            leader
+                .put(&format!("k{n}"), b"v".to_vec())
+                .await
+                .expect("put");
             let index = leader.read_index().await.expect("lease read index");
             assert!(
                 index >= leader.applied_index(),
@@ -663,13 +666,13 @@ mod tests {
         }
         let status = leader.status();
         let vote = |term: u64| {
-            let request: VoteRequest<NodeId> = VoteRequest::new(
-                openraft::Vote::new(term, 2),
-                leader.log_tail.last_log_id(),
-            );
+            let request: VoteRequest<NodeId> =
+                VoteRequest::new(openraft::Vote::new(term, 2), leader.log_tail.last_log_id());
             postcard::to_stdvec(&request).expect("encode")
         };
-        let refused = leader.handle_rpc(RaftRpc::Vote, &vote(status.term + 1)).await;
+        let refused = leader
+            .handle_rpc(RaftRpc::Vote, &vote(status.term + 1))
+            .await;
         assert!(
             matches!(refused, Err(StorageError::Refused(_))),
             "{refused:?}"

@@ -85,9 +85,12 @@ impl StandbyReads {
         is_read && !has_body && !is_sys && !headers.contains_key("x-vault-wrap-ttl")
     }
 
-    /// The leader's side of the read-index RPC: one heartbeat round shared by concurrent
-    /// callers.
+    /// The leader's side of the read-index RPC: at once while the leader's read lease holds,
+    /// otherwise one heartbeat round shared by concurrent callers.
     pub(super) async fn leader_read_index(&self, core: &Arc<Core>) -> Result<u64, String> {
+        if let Some(index) = core.raft().lease_read_index() {
+            return Ok(index);
+        }
         let batcher = self.leader.get_or_init(|| {
             ReadIndexBatcher::start(
                 Arc::new(LeaderReadIndex(Arc::downgrade(core))),

@@ -2,10 +2,11 @@
 //! the cluster CA reach it).
 //!
 //! `POST /cluster/read-index` → `200 {"index": N}`: the leader confirms that it still leads
-//! (one heartbeat round answered by a quorum) and answers the index a linearizable read must
-//! wait for. Any other node, or a leader that cannot confirm, answers `503` with the reason.
-//! Concurrent requests on the leader share rounds through a [`ReadIndexBatcher`], as
-//! concurrent readers on a standby share RPCs.
+//! and answers the index a linearizable read must wait for: from its read lease when that
+//! holds (no network), else after one heartbeat round answered by a quorum (which renews the
+//! lease). Any other node, or a leader that cannot confirm, answers `503` with the reason.
+//! Concurrent rounds on the leader are shared through a [`ReadIndexBatcher`], as concurrent
+//! readers on a standby share RPCs.
 
 use super::batcher::ReadIndexSource;
 use crate::cluster::limits::READ_INDEX_RPC_TIMEOUT_MS;
