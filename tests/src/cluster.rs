@@ -179,6 +179,18 @@ pub async fn health_status(node: &Node) -> Option<(u16, Value)> {
     Some((status, body))
 }
 
+/// The index of the running node that answers `sys/health` 200 (active), if any.
+pub async fn active_index(nodes: &[Node]) -> Option<usize> {
+    for (index, node) in nodes.iter().enumerate() {
+        if node.is_running()
+            && let Some((200, _)) = health_status(node).await
+        {
+            return Some(index);
+        }
+    }
+    None
+}
+
 /// The voters of the raft configuration as `node` reports it (forwarded to the active node
 /// on standbys); empty when the request fails.
 pub async fn voters(node: &Node, token: &str) -> Vec<String> {

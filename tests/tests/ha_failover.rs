@@ -8,7 +8,9 @@ use serde_json::{Value, json};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tresor_tests::cluster::{Node, cluster, eventually, health_status, unseal_member, voters};
+use tresor_tests::cluster::{
+    Node, active_index, cluster, eventually, health_status, unseal_member, voters,
+};
 
 /// A failover must have a new active node serving writes within this time (issue #5), in
 /// every round.
@@ -114,18 +116,6 @@ impl Writer {
         let acknowledged = self.acknowledged.lock().expect("lock");
         acknowledged.clone()
     }
-}
-
-/// The index of the running node that answers `sys/health` 200 (active), if any.
-async fn active_index(nodes: &[Node]) -> Option<usize> {
-    for (index, node) in nodes.iter().enumerate() {
-        if node.is_running()
-            && let Some((200, _)) = health_status(node).await
-        {
-            return Some(index);
-        }
-    }
-    None
 }
 
 /// Kills the active node and measures how long until another node is active and acknowledges

@@ -407,3 +407,161 @@ async fn standby_reads_forward_use_limited_tokens_wrapping_and_sys() {
         );
     }
 }
+
+/// Counter values the leadership-change test writes.
+const HANDOVER_WRITES: u64 = 240;
+/// Attempts per write while no node is active (each after a 50 ms pause), at most.
+const HANDOVER_WRITE_ATTEMPTS: usize = 200;
+/// Reads per node during that test, at most.
+const HANDOVER_READS_MAX: usize = 20_000;
+
+/// One request that may fail (a killed node refuses the connection): status and JSON body.
+async fn try_send(
+    http: &reqwest::Client,
+    method: reqwest::Method,
+    url: &str,
+    token: &str,
+    body: Option<&Value>,
+) -> Option<(u16, Value)> {
+    let mut request = http
+        .request(method, url)
+        .header("X-Vault-Token", token)
+        .timeout(std::time::Duration::from_secs(10));
+    if let Some(body) = body {
+        request = request.json(body);
+    }
+    let response = request.send().await.ok()?;
+    let status = response.status().as_u16();
+    Some((status, response.json().await.unwrap_or(Value::Null)))
+}
+
+/// Goal: linearizable standby reads never go stale across a leadership change: a step-down
+/// (the old leader drops its read lease before it votes for its successor) and a kill -9 of
+/// the active node (no survivor campaigns before the lease the dead node held has run out).
+/// Method: a writer streams an increasing counter through whichever node accepts it
+/// (standbys forward; bounded retries while there is no active node), and a reader on every
+/// node notes the last acknowledged value before each read and must read at least that
+/// (failed reads, such as those to the killed node, are counted, not checked). A third of
+/// the way in the active node steps down; two thirds in the active node is killed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn standby_reads_stay_linearizable_across_step_down_and_failover() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::time::Duration;
+    use tresor_tests::cluster::{active_index, eventually};
+    let (mut nodes, _keys, root) = cluster_with(3, &linearizable()).await;
+    mount_kv2_with_app_secret(&nodes[0], &root).await;
+    put_ok(
+        &nodes[0],
+        &root,
+        "secret/data/counter",
+        json!({"data": {"n": 0}}),
+    )
+    .await;
+    let acknowledged = Arc::new(AtomicU64::new(0));
+    let writing = Arc::new(AtomicBool::new(true));
+    let http = reqwest::Client::new();
+    let counter_urls: Vec<String> = nodes
+        .iter()
+        .map(|node| format!("{}/v1/secret/data/counter", node.addr()))
+        .collect();
+    let writer = {
+        let (http, urls, root) = (http.clone(), counter_urls.clone(), root.clone());
+        let acknowledged = acknowledged.clone();
+        let writing = writing.clone();
+        tokio::spawn(async move {
+            for n in 1..=HANDOVER_WRITES {
+                let mut written = false;
+                for attempt in 0..HANDOVER_WRITE_ATTEMPTS {
+                    let url = &urls[attempt % urls.len()];
+                    let body = json!({"data": {"n": n}});
+                    let answer =
+                        try_send(&http, reqwest::Method::PUT, url, &root, Some(&body)).await;
+                    if answer.is_some_and(|(status, _)| status == 200) {
+                        written = true;
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                assert!(written, "write {n} was never acknowledged");
+                acknowledged.store(n, Ordering::SeqCst);
+            }
+            writing.store(false, Ordering::SeqCst);
+        })
+    };
+    let mut readers = Vec::new();
+    for (node, url) in nodes.iter().zip(&counter_urls) {
+        let (http, url, root) = (http.clone(), url.clone(), root.clone());
+        let name = node.name.clone();
+        let acknowledged = acknowledged.clone();
+        let writing = writing.clone();
+        readers.push(tokio::spawn(async move {
+            let (mut checked, mut failed) = (0usize, 0usize);
+            while writing.load(Ordering::SeqCst) && checked + failed < HANDOVER_READS_MAX {
+                let floor = acknowledged.load(Ordering::SeqCst);
+                let answer = try_send(&http, reqwest::Method::GET, &url, &root, None).await;
+                // Failures are expected while no node is active: the killed node refuses
+                // connections, and the standbys redirect to it until an election ends.
+                let Some((200, body)) = answer else {
+                    failed += 1;
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                };
+                let seen = body["data"]["data"]["n"].as_u64().expect("n");
+                assert!(
+                    seen >= floor,
+                    "{name} read {seen} after {floor} was acknowledged: a stale read"
+                );
+                checked += 1;
+            }
+            (name, checked, failed)
+        }));
+    }
+    let reached = |count: u64| {
+        let acknowledged = acknowledged.clone();
+        async move {
+            eventually("writes acknowledged", Duration::from_secs(60), async || {
+                (acknowledged.load(Ordering::SeqCst) >= count).then_some(())
+            })
+            .await
+        }
+    };
+    reached(HANDOVER_WRITES / 3).await;
+    let step_down_at = std::time::Instant::now();
+    let stepped = nodes[0]
+        .client()
+        .with_token(&root)
+        .put("sys/step-down", json!({}))
+        .await;
+    assert_eq!(stepped.status, 204, "{}", stepped.text);
+    eprintln!("step-down answered after {:?}", step_down_at.elapsed());
+    reached(2 * HANDOVER_WRITES / 3).await;
+    let active = eventually("an active node", Duration::from_secs(30), async || {
+        active_index(&nodes).await
+    })
+    .await;
+    let before_kill = acknowledged.load(Ordering::SeqCst);
+    let killed_at = std::time::Instant::now();
+    nodes[active].kill();
+    reached(before_kill + 1).await;
+    eprintln!(
+        "{} killed; next write acknowledged after {:?}",
+        nodes[active].name,
+        killed_at.elapsed()
+    );
+    writer.await.expect("writer");
+    for reader in readers {
+        let (name, checked, failed) = reader.await.expect("reader");
+        eprintln!("{name}: {checked} reads checked, {failed} failed");
+    }
+    for (index, node) in nodes.iter().enumerate() {
+        if index != active {
+            assert!(
+                count(node, SERVED_LOCALLY) > 0,
+                "{} never served a read locally; log:\n{}",
+                node.name,
+                node.log()
+            );
+        }
+    }
+}
