@@ -63,13 +63,13 @@ impl RaftStorage {
             }
             RaftRpc::Vote => {
                 let request: VoteRequest<NodeId> = postcard::from_bytes(body).map_err(bad)?;
-                // The read lease's promise (`read_lease.rs`): the candidate counts this as
-                // no vote.
-                if self.read_lease.refuses_votes() {
+                // The read lease's promise (`read_lease.rs`): the candidate counts a refusal
+                // as no vote. No lease is used or granted while raft handles the vote.
+                let Some(_no_lease) = self.read_lease.begin_vote() else {
                     return Err(StorageError::Refused(
                         "vote refused: read lease held or node just started".into(),
                     ));
-                }
+                };
                 let reply = self.raft.vote(request).await;
                 if matches!(&reply, Ok(response) if response.vote_granted) {
                     self.elections.reset_timer();

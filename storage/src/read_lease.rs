@@ -16,7 +16,9 @@
 //!   it opens its store a node refuses every vote request ([`ReadLease::refuses_votes`]);
 //! - this node refuses every vote request while it holds the lease, which it drops first
 //!   when it hands leadership over ([`ReadLease::suspend`], `sys/step-down`), and a follower
-//!   starts an election out of turn (`/cluster/elect`) only when its own leader asks.
+//!   starts an election out of turn (`/cluster/elect`) only when its own leader asks. A vote
+//!   it does handle suspends the lease until raft answered it ([`ReadLease::begin_vote`]),
+//!   so a round in flight cannot grant a lease just before this node votes.
 //! - membership changes suspend the lease too, so a quorum of an old configuration never
 //!   vouches for reads under a new one.
 //!
@@ -116,19 +118,39 @@ impl ReadLease {
     /// membership changing).
     pub(crate) fn suspend(&self) -> LeaseSuspension<'_> {
         let mut generation = self.lock_generation();
+        self.suspend_locked(&mut generation)
+    }
+
+    fn suspend_locked(&self, generation: &mut u64) -> LeaseSuspension<'_> {
         *generation += 1;
         self.suspended.fetch_add(1, Ordering::SeqCst);
         self.until.store(0, Ordering::SeqCst);
-        drop(generation);
         LeaseSuspension(self)
     }
 
     /// Whether this node must refuse a vote request now (see the module comment).
     pub(crate) fn refuses_votes(&self) -> bool {
+        let _generation = self.lock_generation();
+        self.refuses_votes_locked()
+    }
+
+    fn refuses_votes_locked(&self) -> bool {
         let now = self.now();
         now < self.votes_refused_until
             || (self.suspended.load(Ordering::SeqCst) == 0
                 && now < self.until.load(Ordering::SeqCst))
+    }
+
+    /// Before handling a vote request: `None` when it must be refused, else a suspension
+    /// to hold while raft handles it. Checked and taken under the lock [`ReadLease::grant`]
+    /// takes, so a round in flight cannot grant a lease after the check and before the vote
+    /// (it overlapped the suspension, so it grants nothing).
+    pub(crate) fn begin_vote(&self) -> Option<LeaseSuspension<'_>> {
+        let mut generation = self.lock_generation();
+        if self.refuses_votes_locked() {
+            return None;
+        }
+        Some(self.suspend_locked(&mut generation))
     }
 
     /// Claims the one renewal slot; `false` when a renewal is already running.
@@ -223,6 +245,25 @@ mod tests {
         );
         lease.grant(lease.round_start(), 4);
         assert_eq!(lease.read_index(3), Some((4, false)));
+    }
+
+    /// Goal: a vote is refused while the lease holds; once let through, it voids a round
+    /// in flight and keeps the lease off until the vote is handled.
+    #[test]
+    fn a_vote_voids_rounds_in_flight() {
+        let lease = aged_lease();
+        lease.grant(lease.round_start(), 1);
+        assert!(lease.begin_vote().is_none(), "lease holder refuses");
+        let expired = aged_lease();
+        let in_flight = expired.round_start();
+        let vote = expired.begin_vote().expect("no lease: the vote goes on");
+        expired.grant(in_flight, 1);
+        assert!(expired.read_index(1).is_none(), "no lease during the vote");
+        drop(vote);
+        assert!(
+            expired.read_index(1).is_none(),
+            "the overlapping round granted nothing"
+        );
     }
 
     /// Goal: only one renewal runs at a time.
