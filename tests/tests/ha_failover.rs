@@ -678,3 +678,48 @@ async fn ha_bao_cli_operator_raft_join_joins_a_node() {
         "{read:?}"
     );
 }
+
+/// Goal: an active node cut off from its quorum stops answering from its replica once its
+/// read lease has run out (a majority elsewhere could have elected a leader and taken
+/// writes it never saw), with Vault's answer when no active node is known, and serves again
+/// once it reaches a quorum. Method: kill both standbys of a 3-node cluster; after one
+/// follower lease, a KV read on the active node must be a 500 "local node not active but
+/// active cluster node not found"; restart one standby and the same read answers 200.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ha_active_node_without_quorum_stops_serving_reads() {
+    let (mut nodes, keys, root) = cluster(3).await;
+    tresor_tests::cluster::mount_kv(&nodes[0], &root).await;
+    let written = nodes[0]
+        .client()
+        .with_token(&root)
+        .put("kv/app", json!({"k": "v"}))
+        .await;
+    assert_eq!(written.status, 204, "{}", written.text);
+    nodes[1].kill();
+    nodes[2].kill();
+    tokio::time::sleep(Duration::from_millis(
+        tresor_storage::limits::RAFT_LEADER_LEASE_MS,
+    ))
+    .await;
+    let cut_off = nodes[0].client().with_token(&root).get("kv/app").await;
+    assert_eq!(cut_off.status, 500, "{}", cut_off.text);
+    assert_eq!(
+        cut_off.body["errors"],
+        json!(["local node not active but active cluster node not found"]),
+        "{}",
+        cut_off.text
+    );
+    nodes[1].spawn();
+    unseal_member(&nodes[1], &keys[1..], 2).await;
+    let leader = &nodes[0];
+    let read = eventually(
+        "reads again with a quorum",
+        Duration::from_secs(30),
+        async || {
+            let answer = leader.client().with_token(&root).get("kv/app").await;
+            (answer.status == 200).then_some(answer)
+        },
+    )
+    .await;
+    assert_eq!(read.body["data"], json!({"k": "v"}), "{}", read.text);
+}

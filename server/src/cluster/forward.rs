@@ -52,6 +52,7 @@ async fn front(State(core): State<Arc<Core>>, request: Request<Body>) -> Respons
     }
     match decision {
         Decision::Local => crate::http::serve(core, request).await,
+        Decision::Active => serve_as_active(&core, request).await,
         Decision::Redirect => redirect(&core, &path_and_query(&request)).await,
         Decision::Forward => forward(&core, request).await,
         Decision::AwaitActivation => serve_when_active(&core, request).await,
@@ -60,6 +61,8 @@ async fn front(State(core): State<Arc<Core>>, request: Request<Body>) -> Respons
 
 enum Decision {
     Local,
+    /// This node is the active node of a multi-member cluster.
+    Active,
     Forward,
     Redirect,
     /// This node leads raft but is not active yet.
@@ -68,7 +71,7 @@ enum Decision {
 
 fn decide(core: &Arc<Core>, cluster: &Arc<Cluster>, request: &Request<Body>) -> Decision {
     let leader = core.raft().status().is_leader;
-    if core.is_sealed() || !Cluster::is_multi_node(core) || (leader && cluster.is_active()) {
+    if core.is_sealed() || !Cluster::is_multi_node(core) {
         return Decision::Local;
     }
     let path = request.uri().path();
@@ -79,6 +82,9 @@ fn decide(core: &Arc<Core>, cluster: &Arc<Cluster>, request: &Request<Body>) -> 
         && serves_locally_on_standby(sys_path)
     {
         return Decision::Local;
+    }
+    if leader && cluster.is_active() {
+        return Decision::Active;
     }
     if leader {
         return Decision::AwaitActivation;
@@ -107,16 +113,37 @@ async fn serve_when_active(core: &Arc<Core>, request: Request<Body>) -> Response
         return no_active_node(StatusCode::INTERNAL_SERVER_ERROR);
     };
     match cluster.await_activation(core).await {
-        Activation::Active => crate::http::serve(core.clone(), request).await,
+        Activation::Active => serve_as_active(core, request).await,
         Activation::TimedOut => no_active_node(StatusCode::INTERNAL_SERVER_ERROR),
         Activation::NotLeader => match decide(core, cluster, &request) {
             Decision::Local => crate::http::serve(core.clone(), request).await,
+            Decision::Active => serve_as_active(core, request).await,
             Decision::Forward => forward(core, request).await,
             Decision::Redirect => redirect(core, &path_and_query(&request)).await,
             // Leader again already: give up rather than wait twice.
             Decision::AwaitActivation => no_active_node(StatusCode::INTERNAL_SERVER_ERROR),
         },
     }
+}
+
+/// The active node answers only while no other node can have become active: while its
+/// raft read lease holds (renewed in the background, and kept warm by the HA loop), or
+/// after one heartbeat round a quorum answered. Without that it may have been cut off from
+/// a majority that elected another leader, so its replica may be stale: it answers as a
+/// node that knows no active node (Vault's 500), and the client retries elsewhere. Every
+/// write acknowledged before the check was applied here first (a write is acknowledged
+/// after it is applied, and activation applied everything earlier leaders committed), so
+/// nothing needs waiting for once leadership is confirmed.
+pub(super) async fn serve_as_active(core: &Arc<Core>, request: Request<Body>) -> Response {
+    if core.raft().lease_read_index().is_none() {
+        let budget = Duration::from_millis(tresor_storage::limits::READ_INDEX_TIMEOUT_MS);
+        let confirmed = tokio::time::timeout(budget, core.raft().read_index()).await;
+        if !matches!(confirmed, Ok(Ok(_))) {
+            tracing::warn!("the active node could not confirm its leadership with a quorum");
+            return no_active_node(StatusCode::INTERNAL_SERVER_ERROR);
+        }
+    }
+    crate::http::serve(core.clone(), request).await
 }
 
 /// HA-01: what a standby answers itself.

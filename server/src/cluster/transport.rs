@@ -140,10 +140,11 @@ async fn forwarded(State(core): State<Arc<Core>>, request: Request<Body>) -> Res
     }
     if let Some(cluster) = core.cluster()
         && Cluster::is_multi_node(&core)
-        && !cluster.is_active()
-        && cluster.await_activation(&core).await != Activation::Active
     {
-        return super::forward::no_active_node(StatusCode::INTERNAL_SERVER_ERROR);
+        if !cluster.is_active() && cluster.await_activation(&core).await != Activation::Active {
+            return super::forward::no_active_node(StatusCode::INTERNAL_SERVER_ERROR);
+        }
+        return super::forward::serve_as_active(&core, request).await;
     }
     crate::http::serve(core, request).await
 }
