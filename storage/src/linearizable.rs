@@ -55,19 +55,11 @@ impl ChangeWatch {
         if prefixes.is_empty() {
             return false;
         }
-        entries
-            .iter()
-            .filter_map(|entry| match &entry.payload {
-                EntryPayload::Normal(request) => Some(&request.operations),
-                _ => None,
-            })
-            .flatten()
-            .map(Operation::key)
-            .any(|key| {
-                prefixes
-                    .iter()
-                    .any(|prefix| key.starts_with(prefix.as_str()))
-            })
+        written_keys(entries).any(|key| {
+            prefixes
+                .iter()
+                .any(|prefix| key.starts_with(prefix.as_str()))
+        })
     }
 
     /// Called after a change to watched keys (or a wholesale replacement of the data) is
@@ -81,10 +73,22 @@ impl ChangeWatch {
     }
 }
 
+/// The key of every write and delete in `entries`, in order.
+fn written_keys(entries: &[Entry]) -> impl Iterator<Item = &str> {
+    entries
+        .iter()
+        .filter_map(|entry| match &entry.payload {
+            EntryPayload::Normal(request) => Some(&request.operations),
+            _ => None,
+        })
+        .flatten()
+        .map(Operation::key)
+}
+
 /// What applying an entry did to a key under an observed prefix.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AppliedChange<'a> {
-    /// This key was written or deleted.
+    /// This key, without the observed prefix, was written or deleted.
     Key(&'a str),
     /// The whole data was replaced (snapshot install, restore).
     Everything,
@@ -117,18 +121,10 @@ impl ApplyObservers {
         if observers.is_empty() {
             return;
         }
-        let keys = entries
-            .iter()
-            .filter_map(|entry| match &entry.payload {
-                EntryPayload::Normal(request) => Some(&request.operations),
-                _ => None,
-            })
-            .flatten()
-            .map(Operation::key);
-        for key in keys {
+        for key in written_keys(entries) {
             for (prefix, observer) in observers.iter() {
-                if key.starts_with(prefix.as_str()) {
-                    observer(AppliedChange::Key(key));
+                if let Some(rest) = key.strip_prefix(prefix.as_str()) {
+                    observer(AppliedChange::Key(rest));
                 }
             }
         }

@@ -179,6 +179,51 @@ pub async fn health_status(node: &Node) -> Option<(u16, Value)> {
     Some((status, body))
 }
 
+/// A client for requests that may fail (a killed node refuses connections): short
+/// timeouts, and [`put`] and [`get`] below report failure instead of panicking.
+pub fn http() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(3))
+        .connect_timeout(Duration::from_millis(500))
+        .build()
+        .expect("http client")
+}
+
+/// `PUT <addr>/v1/<path>` with `body`; whether the server acknowledged it (2xx).
+pub async fn put(
+    http: &reqwest::Client,
+    addr: &str,
+    token: &str,
+    path: &str,
+    body: &Value,
+) -> bool {
+    let sent = http
+        .put(format!("{addr}/v1/{path}"))
+        .header("X-Vault-Token", token)
+        .body(body.to_string())
+        .send()
+        .await;
+    matches!(sent, Ok(response) if response.status().is_success())
+}
+
+/// `GET <addr>/v1/<path>`: status and body, `None` when the node does not answer.
+pub async fn get(
+    http: &reqwest::Client,
+    addr: &str,
+    token: &str,
+    path: &str,
+) -> Option<(u16, Value)> {
+    let response = http
+        .get(format!("{addr}/v1/{path}"))
+        .header("X-Vault-Token", token)
+        .send()
+        .await
+        .ok()?;
+    let status = response.status().as_u16();
+    Some((status, response.json().await.unwrap_or(Value::Null)))
+}
+
 /// The index of the running node that answers `sys/health` 200 (active), if any.
 pub async fn active_index(nodes: &[Node]) -> Option<usize> {
     for (index, node) in nodes.iter().enumerate() {

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tresor_tests::cluster::{
-    Node, active_index, cluster, eventually, health_status, unseal_member, voters,
+    Node, active_index, cluster, eventually, get, health_status, http, put, unseal_member, voters,
 };
 
 /// A failover must have a new active node serving writes within this time (issue #5), in
@@ -24,38 +24,6 @@ const STREAM_WRITES_MAX: usize = 2_000;
 
 /// A client that never panics: connection errors are part of these tests. It follows
 /// redirects (reqwest re-sends the body on 307) like Vault's clients.
-fn http() -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(3))
-        .connect_timeout(Duration::from_millis(500))
-        .build()
-        .expect("http client")
-}
-
-/// `PUT <addr>/v1/<path>` with `body`; whether the server acknowledged it (2xx).
-async fn put(http: &reqwest::Client, addr: &str, token: &str, path: &str, body: &Value) -> bool {
-    let sent = http
-        .put(format!("{addr}/v1/{path}"))
-        .header("X-Vault-Token", token)
-        .body(body.to_string())
-        .send()
-        .await;
-    matches!(sent, Ok(response) if response.status().is_success())
-}
-
-/// `GET <addr>/v1/<path>`: status and body, `None` when the node does not answer.
-async fn get(http: &reqwest::Client, addr: &str, token: &str, path: &str) -> Option<(u16, Value)> {
-    let response = http
-        .get(format!("{addr}/v1/{path}"))
-        .header("X-Vault-Token", token)
-        .send()
-        .await
-        .ok()?;
-    let status = response.status().as_u16();
-    Some((status, response.json().await.unwrap_or(Value::Null)))
-}
-
 /// A background stream of KV v1 writes `<prefix>/<n> = {"n": n}`, sent round-robin to every
 /// node of the cluster (standbys forward to the active node); a write that fails is skipped
 /// and the next goes to the next node. Only acknowledged writes are recorded.

@@ -415,26 +415,6 @@ const HANDOVER_WRITE_ATTEMPTS: usize = 200;
 /// Reads per node during that test, at most.
 const HANDOVER_READS_MAX: usize = 20_000;
 
-/// One request that may fail (a killed node refuses the connection): status and JSON body.
-async fn try_send(
-    http: &reqwest::Client,
-    method: reqwest::Method,
-    url: &str,
-    token: &str,
-    body: Option<&Value>,
-) -> Option<(u16, Value)> {
-    let mut request = http
-        .request(method, url)
-        .header("X-Vault-Token", token)
-        .timeout(std::time::Duration::from_secs(10));
-    if let Some(body) = body {
-        request = request.json(body);
-    }
-    let response = request.send().await.ok()?;
-    let status = response.status().as_u16();
-    Some((status, response.json().await.unwrap_or(Value::Null)))
-}
-
 /// Goal: linearizable standby reads never go stale across a leadership change: a step-down
 /// (the old leader drops its read lease before it votes for its successor) and a kill -9 of
 /// the active node (no survivor campaigns before the lease the dead node held has run out).
@@ -448,7 +428,7 @@ async fn standby_reads_stay_linearizable_across_step_down_and_failover() {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
     use std::time::Duration;
-    use tresor_tests::cluster::{active_index, eventually};
+    use tresor_tests::cluster::{active_index, eventually, get, http, put};
     let (mut nodes, _keys, root) = cluster_with(3, &linearizable()).await;
     mount_kv2_with_app_secret(&nodes[0], &root).await;
     put_ok(
@@ -460,24 +440,19 @@ async fn standby_reads_stay_linearizable_across_step_down_and_failover() {
     .await;
     let acknowledged = Arc::new(AtomicU64::new(0));
     let writing = Arc::new(AtomicBool::new(true));
-    let http = reqwest::Client::new();
-    let counter_urls: Vec<String> = nodes
-        .iter()
-        .map(|node| format!("{}/v1/secret/data/counter", node.addr()))
-        .collect();
+    let http = http();
+    let addrs: Vec<String> = nodes.iter().map(Node::addr).collect();
     let writer = {
-        let (http, urls, root) = (http.clone(), counter_urls.clone(), root.clone());
+        let (http, addrs, root) = (http.clone(), addrs.clone(), root.clone());
         let acknowledged = acknowledged.clone();
         let writing = writing.clone();
         tokio::spawn(async move {
             for n in 1..=HANDOVER_WRITES {
                 let mut written = false;
                 for attempt in 0..HANDOVER_WRITE_ATTEMPTS {
-                    let url = &urls[attempt % urls.len()];
+                    let addr = &addrs[attempt % addrs.len()];
                     let body = json!({"data": {"n": n}});
-                    let answer =
-                        try_send(&http, reqwest::Method::PUT, url, &root, Some(&body)).await;
-                    if answer.is_some_and(|(status, _)| status == 200) {
+                    if put(&http, addr, &root, "secret/data/counter", &body).await {
                         written = true;
                         break;
                     }
@@ -490,8 +465,8 @@ async fn standby_reads_stay_linearizable_across_step_down_and_failover() {
         })
     };
     let mut readers = Vec::new();
-    for (node, url) in nodes.iter().zip(&counter_urls) {
-        let (http, url, root) = (http.clone(), url.clone(), root.clone());
+    for (node, addr) in nodes.iter().zip(&addrs) {
+        let (http, addr, root) = (http.clone(), addr.clone(), root.clone());
         let name = node.name.clone();
         let acknowledged = acknowledged.clone();
         let writing = writing.clone();
@@ -499,7 +474,7 @@ async fn standby_reads_stay_linearizable_across_step_down_and_failover() {
             let (mut checked, mut failed) = (0usize, 0usize);
             while writing.load(Ordering::SeqCst) && checked + failed < HANDOVER_READS_MAX {
                 let floor = acknowledged.load(Ordering::SeqCst);
-                let answer = try_send(&http, reqwest::Method::GET, &url, &root, None).await;
+                let answer = get(&http, &addr, &root, "secret/data/counter").await;
                 // Failures are expected while no node is active: the killed node refuses
                 // connections, and the standbys redirect to it until an election ends.
                 let Some((200, body)) = answer else {

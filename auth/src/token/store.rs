@@ -131,8 +131,8 @@ impl TokenStore {
         self.cache.clear();
     }
 
-    /// The storage key prefix of token entries, under this store's view (the key ends in
-    /// the token hash).
+    /// The storage key prefix of token entries, under this store's view; the rest of an
+    /// entry's key is its token hash.
     pub const ENTRY_KEY_PREFIX: &'static str = ID_PREFIX;
 
     /// Forgets cached material; called when the barrier seals, the node changes HA role or

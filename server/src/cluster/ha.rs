@@ -75,11 +75,10 @@ async fn tick(core: &Arc<Core>, cluster: &Arc<Cluster>) {
         tracing::info!("this node is now a standby");
     }
     if unsealed && leader && cluster.is_active() {
-        // Keeps the read lease warm, so the active node's first request after a quiet spell
-        // does not wait for a heartbeat round (`forward::serve_as_active`).
-        if core.raft().lease_read_index().is_none() {
-            let _ = core.raft().read_index().await;
-        }
+        // Keeps the read lease warm (renewed past its half, or granted anew by a round), so
+        // the active node's first request after a quiet spell does not wait for a heartbeat
+        // round (`forward::serve_as_active`).
+        let _ = core.raft().read_index().await;
         cluster.autopilot.cleanup_dead_servers(core).await;
     }
     if unsealed && leader {

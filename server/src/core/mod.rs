@@ -145,21 +145,16 @@ impl Core {
         core.tokens.set_cache_gate(Arc::new(move || {
             Some(raft.leader_epoch().unwrap_or(STANDBY_TOKEN_CACHE_EPOCH))
         }));
-        let entry_prefix = format!("{TOKEN_STORE_PREFIX}{}", TokenStore::ENTRY_KEY_PREFIX);
         let tokens = Arc::downgrade(&core.tokens);
-        let observed_prefix = entry_prefix.clone();
         core.raft.observe_applied(
-            &observed_prefix,
+            &format!("{TOKEN_STORE_PREFIX}{}", TokenStore::ENTRY_KEY_PREFIX),
             Arc::new(move |change| {
                 let Some(tokens) = tokens.upgrade() else {
                     return;
                 };
                 match change {
-                    AppliedChange::Key(key) => {
-                        if let Some(token_hash) = key.strip_prefix(entry_prefix.as_str()) {
-                            tokens.forget_cached_entry(token_hash);
-                        }
-                    }
+                    // Entry keys end in the token hash the cache is keyed by.
+                    AppliedChange::Key(token_hash) => tokens.forget_cached_entry(token_hash),
                     AppliedChange::Everything => tokens.forget_cached_entries(),
                 }
             }),
